@@ -1,0 +1,1 @@
+"""Platform adapters: translate chat events into core commands and results into messages."""

@@ -1,0 +1,167 @@
+"""Commands: what a user asked for, parsed and typed, independent of the platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Shares and points are both counted in millionths.
+MICRO = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMarket:
+    """Create a market on a question with a deadline."""
+
+    question: str
+    closes: str
+    outcomes: tuple[str, ...] | None = None
+    criteria: str | None = None
+    mechanism: str | None = None
+    liquidity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListMarkets:
+    """List markets with a status (open, closed, resolved or all)."""
+
+    status: str = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class ShowMarket:
+    """Show one market's card."""
+
+    market: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceBet:
+    """Stake whole points on an outcome."""
+
+    market: int
+    outcome: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class SellShares:
+    """Sell shares of an outcome back to the market; micro_shares None means all."""
+
+    market: int
+    outcome: str
+    micro_shares: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseMarket:
+    """Close a market to trading before its deadline."""
+
+    market: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendMarket:
+    """Move a market's deadline later."""
+
+    market: int
+    closes: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveMarket:
+    """Resolve a market to an outcome ('na' cancels it)."""
+
+    market: int
+    outcome: str
+    evidence: str | None = None
+    known: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolveMarket:
+    """Reverse a market's resolution and reopen it for resolving."""
+
+    market: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelMarket:
+    """Cancel a market and refund everyone (N/A)."""
+
+    market: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowBalance:
+    """Show a balance: yours, or another user's (a platform user reference)."""
+
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowPortfolio:
+    """Show your open positions."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowLeaderboard:
+    """Show the community's richest forecasters."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDaily:
+    """Claim today's allowance."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHelp:
+    """Explain the commands, or one command."""
+
+    command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Configure:
+    """Show or change community settings (moderators)."""
+
+    changes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class ListOverdue:
+    """List closed markets still waiting for a resolution (moderators)."""
+
+
+Command = (
+    CreateMarket
+    | ListMarkets
+    | ShowMarket
+    | PlaceBet
+    | SellShares
+    | CloseMarket
+    | ExtendMarket
+    | ResolveMarket
+    | UnresolveMarket
+    | CancelMarket
+    | ShowBalance
+    | ShowPortfolio
+    | ShowLeaderboard
+    | ClaimDaily
+    | ShowHelp
+    | Configure
+    | ListOverdue
+)
+
+# Commands that change state and so need a request id for idempotency.
+MUTATING: tuple[type, ...] = (
+    CreateMarket,
+    PlaceBet,
+    SellShares,
+    CloseMarket,
+    ExtendMarket,
+    ResolveMarket,
+    UnresolveMarket,
+    CancelMarket,
+    ClaimDaily,
+    Configure,
+)

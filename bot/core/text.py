@@ -1,0 +1,237 @@
+"""Plain-text rendering of results (the console, logs, and platform fallbacks)."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from bot.core.services import points, shares_text
+from bot.core.timeparse import format_utc
+from bot.core.views import (
+    BalanceShown,
+    BetPlaced,
+    ConfigShown,
+    DailyClaimed,
+    HelpShown,
+    LeaderboardShown,
+    MarketCancelled,
+    MarketCard,
+    MarketClosed,
+    MarketCreated,
+    MarketExtended,
+    MarketList,
+    MarketResolved,
+    MarketShown,
+    MarketUnresolved,
+    OverdueShown,
+    PortfolioShown,
+    Result,
+    SharesSold,
+)
+
+BAR_WIDTH = 20
+
+
+def bar(probability: float, width: int = BAR_WIDTH) -> str:
+    """Draw a probability as a bar of block characters."""
+    filled = round(probability * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def percent(probability: float) -> str:
+    """Format a probability as a percentage for chat (never 0% or 100% for open odds)."""
+    value = probability * 100
+    if 0 < value < 1:
+        return "<1%"
+    if 99 < value < 100:
+        return ">99%"
+    return f"{value:.0f}%"
+
+
+def status_line(card: MarketCard) -> str:
+    """Describe a market's state and deadline in one line."""
+    if card.status == "open":
+        return f"Open · closes {format_utc(card.closes_at)}"
+    if card.status == "closed":
+        return f"Closed {format_utc(card.closed_at or card.closes_at)} · awaiting resolution"
+    if card.status == "cancelled":
+        return "Cancelled (N/A) · everyone refunded"
+    return f"Resolved: {card.resolution}"
+
+
+def card_text(card: MarketCard) -> str:
+    """Render a market card as plain text."""
+    lines = [f"#{card.number} {card.question}"]
+    if card.criteria:
+        lines.append(f"  Criteria: {card.criteria}")
+    width = max(len(o.name) for o in card.outcomes)
+    for outcome in card.outcomes:
+        marker = " ✓" if card.resolution == outcome.name else ""
+        lines.append(
+            f"  {outcome.index}. {outcome.name.ljust(width)}  {bar(outcome.probability)} "
+            f"{percent(outcome.probability):>4}{marker}"
+        )
+    mechanism = "pool" if card.mechanism == "pool" else f"LMSR b={points(card.liquidity)}"
+    lines.append(
+        f"  Volume {points(card.volume)} pts · {card.traders} trader"
+        f"{'s' if card.traders != 1 else ''} · {mechanism}"
+    )
+    lines.append(f"  {status_line(card)}")
+    if card.evidence:
+        lines.append(f"  Evidence: {card.evidence}")
+    return "\n".join(lines)
+
+
+@singledispatch
+def render(result: Result) -> str:
+    """Render any result as plain text."""
+    raise TypeError(f"no text rendering for {type(result).__name__}")
+
+
+@render.register
+def _(result: MarketCreated) -> str:
+    return f"Market #{result.card.number} created.\n{card_text(result.card)}"
+
+
+@render.register
+def _(result: MarketShown) -> str:
+    return card_text(result.card)
+
+
+@render.register
+def _(result: MarketList) -> str:
+    if not result.cards:
+        return f"No {result.status} markets." if result.status != "all" else "No markets yet."
+    lines = [f"{result.status.capitalize()} markets:"]
+    for card in result.cards:
+        leader = max(card.outcomes, key=lambda o: o.probability)
+        lines.append(
+            f"  #{card.number} {card.question} — {leader.name} {percent(leader.probability)}"
+            f" · {status_line(card)}"
+        )
+    return "\n".join(lines)
+
+
+@render.register
+def _(result: BetPlaced) -> str:
+    return (
+        f"Bought {shares_text(result.shares)} shares of {result.outcome} in #{result.card.number} "
+        f"for {points(result.points)} points. {result.outcome}: {percent(result.prob_before)} → "
+        f"{percent(result.prob_after)}. Balance: {points(result.balance)} points."
+    )
+
+
+@render.register
+def _(result: SharesSold) -> str:
+    return (
+        f"Sold {shares_text(result.shares)} shares of {result.outcome} in #{result.card.number} "
+        f"for {points(result.proceeds)} points. {result.outcome}: {percent(result.prob_before)} → "
+        f"{percent(result.prob_after)}. Balance: {points(result.balance)} points."
+    )
+
+
+@render.register
+def _(result: MarketClosed) -> str:
+    late = " (its deadline passed while the bot was offline)" if result.late else ""
+    return f"Market #{result.card.number} closed{late}. Waiting for a resolution.\n" + card_text(
+        result.card
+    )
+
+
+@render.register
+def _(result: MarketExtended) -> str:
+    return (
+        f"Market #{result.card.number} now closes {format_utc(result.card.closes_at)} "
+        f"(was {format_utc(result.previous_closes_at)})."
+    )
+
+
+@render.register
+def _(result: MarketResolved) -> str:
+    lines = [f"Market #{result.card.number} resolved: {result.outcome}."]
+    if result.evidence:
+        lines.append(f"Evidence: {result.evidence}")
+    if result.voided_trades:
+        lines.append(f"{result.voided_trades} trade(s) after the outcome was known were voided.")
+    lines.append(f"Paid out {points(result.total_paid)} points.")
+    for n, winner in enumerate(result.winners, 1):
+        lines.append(f"  {n}. {winner.display_name} +{points(winner.amount)}")
+    return "\n".join(lines)
+
+
+@render.register
+def _(result: MarketCancelled) -> str:
+    return (
+        f"Market #{result.card.number} cancelled (N/A). Refunded "
+        f"{points(result.total_refunded)} points to {result.accounts_refunded} trader"
+        f"{'s' if result.accounts_refunded != 1 else ''}."
+    )
+
+
+@render.register
+def _(result: MarketUnresolved) -> str:
+    return (
+        f"Market #{result.card.number} unresolved (was {result.previous}); "
+        f"{points(result.total_reversed)} points taken back. It is closed and awaits resolution."
+    )
+
+
+@render.register
+def _(result: BalanceShown) -> str:
+    who = "You have" if result.own else f"{result.display_name} has"
+    extra = f" (+{points(result.invested)} in open positions)" if result.invested else ""
+    return f"{who} {points(result.balance)} points{extra}."
+
+
+@render.register
+def _(result: PortfolioShown) -> str:
+    if not result.positions:
+        return f"No open positions. Balance: {points(result.balance)} points."
+    lines = [f"Balance: {points(result.balance)} points. Positions:"]
+    for p in result.positions:
+        lines.append(
+            f"  #{p.market} {p.outcome}: {shares_text(p.shares)} shares, cost "
+            f"{points(p.net_cost)}, worth {points(p.value)} ({p.status}) — {p.question}"
+        )
+    return "\n".join(lines)
+
+
+@render.register
+def _(result: LeaderboardShown) -> str:
+    if not result.rows:
+        return "Nobody has traded yet."
+    lines = ["Leaderboard (net worth):"]
+    for row in result.rows:
+        lines.append(f"  {row.rank}. {row.display_name} — {points(row.net_worth)}")
+    return "\n".join(lines)
+
+
+@render.register
+def _(result: DailyClaimed) -> str:
+    return (
+        f"+{points(result.amount)} points. Balance: {points(result.balance)} points. "
+        f"Next allowance from {format_utc(result.next_at)}."
+    )
+
+
+@render.register
+def _(result: HelpShown) -> str:
+    return result.text
+
+
+@render.register
+def _(result: ConfigShown) -> str:
+    head = f"Updated {', '.join(result.changed)}. " if result.changed else ""
+    lines = [f"{head}Settings:"]
+    lines += [f"  {key}: {value}" for key, value in result.settings]
+    return "\n".join(lines)
+
+
+@render.register
+def _(result: OverdueShown) -> str:
+    if not result.cards:
+        return "No markets are waiting for a resolution."
+    lines = ["Waiting for a resolution (oldest first):"]
+    for card in result.cards:
+        closed = format_utc(card.closed_at or card.closes_at)
+        lines.append(f"  #{card.number} {card.question} — closed {closed}")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""Turn what users type for a deadline into an aware UTC datetime.
+
+Accepted forms, in the order they are tried:
+
+- ISO date ``2026-12-31``: the end of that day (23:59:59) in the community's timezone.
+- ISO date and time ``2026-12-31T17:00`` / ``2026-12-31 17:00``: naive means the community's
+  timezone; an offset or ``Z`` is honoured.
+- Shorthand durations ``30m``, ``2h``, ``3d``, ``1w`` (also combined: ``1d12h``, ``in 2h``).
+- Anything dateparser understands in English, relative to ``now`` in the community's timezone and
+  preferring the future: "in 3 days", "tomorrow 17:00", "next friday". A phrase that names a day
+  but no time of day ("next friday", "March 20") means the end of that day, like an ISO date.
+
+Whether the result lies in the future is for the caller to check.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dateparser
+
+from bot.core.errors import InvalidInput
+
+__all__ = ["format_utc", "parse_duration", "parse_when", "zone"]
+
+_HELP = (
+    "Use a date like 2026-12-31, a date and time like 2026-12-31 17:00, "
+    'or a phrase like "in 3 days".'
+)
+
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_ISO_DATETIME = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})([T ].*)", re.IGNORECASE)
+_DURATION_PART = re.compile(r"(\d+)\s*(weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)", re.I)
+_DURATION = re.compile(
+    r"(?:in\s+)?(?:\d+\s*(?:weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)\s*)+", re.I
+)
+# Words that show the user named a time of day, so midnight is meant literally.
+_TIME_OF_DAY = re.compile(r"\d\s*:\s*\d|\d\s*(?:am|pm)\b|\b(?:midnight|noon|at)\b", re.I)
+_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
+_MAX_SECONDS = 100 * 366 * 86400  # a century is more than any market needs
+_END_OF_DAY = time(23, 59, 59)
+
+
+def zone(tz: str) -> ZoneInfo:
+    """Return the IANA timezone ``tz``, or refuse it with a user-facing message."""
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"Unknown timezone `{tz}` — use an IANA name like UTC, Europe/Berlin or "
+            "America/New_York."
+        ) from exc
+
+
+def _unparseable(text: str) -> InvalidInput:
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    shown = shown.replace("`", "'")
+    return InvalidInput(f"Could not understand the time `{shown}`. {_HELP}")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse shorthand like ``30m``, ``2h``, ``3d``, ``1w`` or ``1d12h`` into a timedelta."""
+    cleaned = text.strip()
+    if not cleaned or not _DURATION.fullmatch(cleaned):
+        shown = cleaned.replace("`", "'")[:40]
+        raise InvalidInput(f"`{shown}` is not a duration — use something like 30m, 2h, 3d or 1w.")
+    seconds = 0
+    for amount, unit in _DURATION_PART.findall(cleaned):
+        seconds += int(amount) * _UNIT_SECONDS[unit[0].lower()]
+        if seconds > _MAX_SECONDS:
+            raise InvalidInput("That duration is too long — keep it under 100 years.")
+    return timedelta(seconds=seconds)
+
+
+def _to_utc(value: datetime, tzinfo: ZoneInfo) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=tzinfo)
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def parse_when(text: str, now: datetime, tz: str) -> datetime:
+    """Parse a deadline typed by a user into an aware UTC datetime.
+
+    ``now`` is the current time (aware, UTC); ``tz`` is the community's IANA timezone.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    tzinfo = zone(tz)
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InvalidInput(f"Missing a time. {_HELP}")
+
+    if _ISO_DATE.fullmatch(cleaned):
+        try:
+            day = date.fromisoformat(_pad_date(cleaned))
+        except ValueError as exc:
+            raise InvalidInput(f"`{cleaned}` is not a real date. {_HELP}") from exc
+        return _to_utc(datetime.combine(day, _END_OF_DAY), tzinfo)
+
+    iso_match = _ISO_DATETIME.fullmatch(cleaned)
+    if iso_match:
+        iso = _pad_date(iso_match.group(1)) + iso_match.group(2)
+        try:
+            moment = datetime.fromisoformat(iso.upper().replace(" Z", "Z"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return _to_utc(moment, tzinfo)
+        # Fall through: dateparser may still understand e.g. "2026-12-31 5pm".
+
+    if _DURATION.fullmatch(cleaned):
+        delta = parse_duration(cleaned)
+        try:
+            return (now + delta).astimezone(UTC).replace(microsecond=0)
+        except OverflowError as exc:  # pragma: no cover - guarded by _MAX_SECONDS
+            raise _unparseable(cleaned) from exc
+
+    if cleaned.isdigit() or len(cleaned) > 100:
+        # A bare number ("12") is ambiguous; dateparser would guess a day of some month.
+        raise _unparseable(cleaned)
+
+    local_now = now.astimezone(tzinfo).replace(tzinfo=None)
+    settings: dict[str, Any] = {
+        "RELATIVE_BASE": local_now,
+        "PREFER_DATES_FROM": "future",
+        "TIMEZONE": tz,
+        "RETURN_AS_TIMEZONE_AWARE": True,
+    }
+    try:
+        parsed = dateparser.parse(cleaned, languages=["en"], settings=settings)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise _unparseable(cleaned) from exc
+    if parsed is None:
+        raise _unparseable(cleaned)
+    if parsed.tzinfo is None or getattr(parsed.tzinfo, "zone", None) == tz:
+        # dateparser applied the community's zone (with pytz, sometimes at the wrong DST
+        # offset): keep its wall-clock time and localise it properly. A zone named in the
+        # text ("17:00 UTC") comes back as another tzinfo and is kept.
+        parsed = parsed.replace(tzinfo=tzinfo)
+    local = parsed.astimezone(tzinfo)
+    if local.time() == time(0, 0) and not _TIME_OF_DAY.search(cleaned):
+        # "next friday" means through Friday, like an ISO date does.
+        local = datetime.combine(local.date(), _END_OF_DAY, tzinfo=tzinfo)
+    return _to_utc(local, tzinfo)
+
+
+def _pad_date(text: str) -> str:
+    """Zero-pad ``2026-1-5`` to ``2026-01-05`` so fromisoformat accepts it."""
+    year, month, day = text.split("-")
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def format_utc(dt: datetime) -> str:
+    """Show an aware datetime as UTC with the zone named, e.g. ``2026-12-31 23:59 UTC``."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

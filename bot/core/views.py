@@ -1,0 +1,283 @@
+"""View models: what the services answer, rendered by each adapter its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeView:
+    """One outcome of a market with its current probability."""
+
+    index: int  # 1-based, as users type it
+    name: str
+    probability: float
+    shares: int  # micro-shares outstanding (LMSR) or pool (pool markets)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketCard:
+    """Everything a market card shows."""
+
+    community: str
+    number: int
+    question: str
+    criteria: str | None
+    outcomes: tuple[OutcomeView, ...]
+    mechanism: str
+    liquidity: int
+    volume: int
+    traders: int
+    closes_at: datetime
+    status: str
+    creator_user: str
+    channel: str | None = None
+    card_ref: str | None = None
+    resolution: str | None = None  # outcome name, or "N/A"
+    evidence: str | None = None
+    closed_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Tell whether the market still takes trades."""
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketCreated:
+    """A new market was created."""
+
+    card: MarketCard
+
+
+@dataclass(frozen=True, slots=True)
+class MarketShown:
+    """One market's card, on request."""
+
+    card: MarketCard
+
+
+@dataclass(frozen=True, slots=True)
+class MarketList:
+    """Markets of a community with a status."""
+
+    status: str
+    cards: tuple[MarketCard, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BetPlaced:
+    """A bet went through."""
+
+    card: MarketCard
+    user_id: str
+    outcome: str
+    points: int
+    shares: int
+    prob_before: float
+    prob_after: float
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class SharesSold:
+    """A sale went through."""
+
+    card: MarketCard
+    user_id: str
+    outcome: str
+    shares: int
+    proceeds: int
+    prob_before: float
+    prob_after: float
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketClosed:
+    """A market stopped taking trades."""
+
+    card: MarketCard
+    late: bool = False  # closed after its deadline had already passed (bot was down)
+    resolvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MarketExtended:
+    """A market's deadline moved."""
+
+    card: MarketCard
+    previous_closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """One account's payout in a settlement."""
+
+    user_id: str
+    display_name: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketResolved:
+    """A market was resolved and paid out."""
+
+    card: MarketCard
+    outcome: str
+    evidence: str | None
+    total_paid: int
+    winners: tuple[Payout, ...]
+    voided_trades: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketCancelled:
+    """A market was cancelled (N/A) and everyone refunded."""
+
+    card: MarketCard
+    total_refunded: int
+    accounts_refunded: int
+    voided_trades: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketUnresolved:
+    """A resolution was reversed; the market is closed again."""
+
+    card: MarketCard
+    previous: str
+    total_reversed: int
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceShown:
+    """A user's balance."""
+
+    user_id: str
+    display_name: str
+    balance: int
+    invested: int  # current value of open positions
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A position in a portfolio."""
+
+    market: int
+    question: str
+    status: str
+    outcome: str
+    shares: int
+    net_cost: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioShown:
+    """A user's positions."""
+
+    user_id: str
+    balance: int
+    positions: tuple[PositionView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardRow:
+    """One line of the leaderboard."""
+
+    rank: int
+    user_id: str
+    display_name: str
+    balance: int
+    net_worth: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardShown:
+    """The community's leaderboard."""
+
+    rows: tuple[LeaderboardRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyClaimed:
+    """Today's allowance was paid."""
+
+    amount: int
+    balance: int
+    next_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HelpShown:
+    """Help text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigShown:
+    """Community settings, after any changes."""
+
+    settings: tuple[tuple[str, str], ...]
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueShown:
+    """Closed markets waiting for a resolution, oldest first."""
+
+    cards: tuple[MarketCard, ...]
+
+
+Result = (
+    MarketCreated
+    | MarketShown
+    | MarketList
+    | BetPlaced
+    | SharesSold
+    | MarketClosed
+    | MarketExtended
+    | MarketResolved
+    | MarketCancelled
+    | MarketUnresolved
+    | BalanceShown
+    | PortfolioShown
+    | LeaderboardShown
+    | DailyClaimed
+    | HelpShown
+    | ConfigShown
+    | OverdueShown
+)
+
+RESULT_TYPES: dict[str, type] = {
+    t.__name__: t
+    for t in (
+        OutcomeView,
+        MarketCard,
+        MarketCreated,
+        MarketShown,
+        MarketList,
+        BetPlaced,
+        SharesSold,
+        MarketClosed,
+        MarketExtended,
+        Payout,
+        MarketResolved,
+        MarketCancelled,
+        MarketUnresolved,
+        BalanceShown,
+        PositionView,
+        PortfolioShown,
+        LeaderboardRow,
+        LeaderboardShown,
+        DailyClaimed,
+        HelpShown,
+        ConfigShown,
+        OverdueShown,
+    )
+}

@@ -1,0 +1,134 @@
+"""Settings from the environment or `.env` (pydantic-settings), one class per section."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.commands import MICRO
+from bot.core.models import CommunitySettings
+
+
+def data_dir() -> Path:
+    """Return the directory for the default SQLite file (`PREDICTBOT_DATA_DIR`, else XDG)."""
+    explicit = os.environ.get("PREDICTBOT_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "predictbot"
+
+
+def default_database_url() -> str:
+    """Return the embedded SQLite database used when DATABASE_URL is not set."""
+    return f"sqlite:///{data_dir() / 'predictbot.db'}"
+
+
+_COMMON = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives."""
+
+    model_config = _COMMON
+
+    database_url: str = Field(default_factory=default_database_url)
+
+
+class CommunityDefaults(BaseSettings):
+    """Defaults for new communities (each community can change its own with `config`)."""
+
+    model_config = _COMMON
+
+    starting_balance: int = Field(1000, ge=0)
+    daily_allowance: int = Field(50, ge=0)
+    default_liquidity: int = Field(100, ge=10, le=100_000)
+    default_timezone: str = "UTC"
+    min_market_duration: int = Field(60, ge=0, description="seconds")
+
+    def community_settings(self) -> CommunitySettings:
+        """Return the starting settings of a new community."""
+        return CommunitySettings(
+            starting_balance=self.starting_balance * MICRO,
+            daily_allowance=self.daily_allowance * MICRO,
+            default_liquidity=self.default_liquidity * MICRO,
+            timezone=self.default_timezone,
+            min_duration=self.min_market_duration,
+        )
+
+
+class DiscordSettings(BaseSettings):
+    """Discord connection."""
+
+    model_config = _COMMON
+
+    discord_token: SecretStr | None = None
+    discord_guild_ids: str = ""
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+
+    @property
+    def guild_ids(self) -> list[int]:
+        """Return the development guilds to sync commands to."""
+        return [int(x) for x in self.discord_guild_ids.replace(" ", "").split(",") if x]
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether Discord is configured."""
+        return bool(self.discord_token and self.discord_token.get_secret_value())
+
+
+class SlackSettings(BaseSettings):
+    """Slack connection (HTTP mode with a signing secret, or Socket Mode with an app token)."""
+
+    model_config = _COMMON
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_port: int = 3000
+    slack_api_url: str = "https://slack.com/api/"
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether Slack is configured (either mode)."""
+        return bool(self.slack_bot_token) and bool(
+            self.slack_signing_secret or self.slack_app_token
+        )
+
+    @property
+    def socket_mode(self) -> bool:
+        """Tell whether to use Socket Mode (an app token is set)."""
+        return bool(self.slack_app_token and self.slack_app_token.get_secret_value())
+
+
+class SchedulerSettings(BaseSettings):
+    """Deadlines, reminders and announcement delivery."""
+
+    model_config = _COMMON
+
+    remind_every: int = Field(3 * 86400, ge=60, description="seconds between reminders")
+    sweep_every: float = Field(30.0, gt=0, description="seconds between deadline sweeps")
+
+    @field_validator("remind_every", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str) and value and value[-1] in "smhdw":
+            unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[value[-1]]
+            return int(value[:-1]) * unit
+        return value
+
+
+class Settings(BaseSettings):
+    """All settings of one predictbot process."""
+
+    model_config = _COMMON
+
+    log_level: str = "INFO"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    community: CommunityDefaults = Field(default_factory=CommunityDefaults)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
