@@ -159,9 +159,9 @@ def position_value(market: Market, position: Position) -> int:
 
 
 def normalise_user_ref(ref: str) -> str:
-    """Strip mention syntax (`<@123>`, `<@!123>`, `<@U1|name>`, `@name`) down to an id."""
+    """Strip mention syntax (`<@123>`, `<@!1>`, `<@&role>`, `<@U1|name>`, `@name`) to an id."""
     ref = ref.strip()
-    match = re.fullmatch(r"<@!?([^|>]+)(?:\|[^>]*)?>", ref)
+    match = re.fullmatch(r"<[@#][!&]?([^|>]+)(?:\|[^>]*)?>", ref)
     if match:
         return match.group(1)
     return ref.removeprefix("@")
@@ -186,6 +186,9 @@ class Service:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        # Called after a commit that queued announcements (the outbox dispatcher's wake-up).
+        self.on_outbox: Callable[[], None] | None = None
+        self._announced = False
         self._handlers: dict[type, Callable[[Tx, Any, Context], Awaitable[Result]]] = {
             CreateMarket: self._create,
             ListMarkets: self._list,
@@ -232,7 +235,14 @@ class Service:
             if mutating and ctx.request_id:
                 await tx.finish_request(ctx.request_id, serialize.dumps(result))
             await tx.commit()
+        self._committed()
         return result
+
+    def _committed(self) -> None:
+        if self._announced:
+            self._announced = False
+            if self.on_outbox is not None:
+                self.on_outbox()
 
     async def card(self, platform: str, community: str, number: int) -> MarketCard | None:
         """Return a market's current card, or None if there is no such market."""
@@ -265,7 +275,8 @@ class Service:
             late = now - market.closes_at > timedelta(seconds=60)
             result = await self._do_close(tx, market, late=late)
             await tx.commit()
-            return result
+        self._committed()
+        return result
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -321,6 +332,7 @@ class Service:
         return market.creator_user == ctx.actor.user_id and not has_position
 
     async def _announce(self, tx: Tx, kind: str, market: Market, result: Result, key: str) -> None:
+        self._announced = True
         await tx.add_outbox(kind, market, serialize.dumps(result), f"m{market.id}:{kind}:{key}")
 
     # -- markets -------------------------------------------------------------------------
