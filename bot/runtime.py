@@ -61,6 +61,7 @@ class Runtime:
         )
         self.service = Service(self.store, self.clock)
         self.adapters: list[PlatformAdapter] = []
+        self.announcers: list[Announcer] = []  # announcers that are not chat adapters (console)
         self.background: list[Background] = []
 
     async def migrate(self) -> None:
@@ -85,7 +86,12 @@ class Runtime:
         from bot.scheduling import build_background
 
         self.background.extend(
-            build_background(self.service, self.store, self.adapters, self.settings.scheduler)
+            build_background(
+                self.service,
+                self.store,
+                [*self.adapters, *self.announcers],
+                self.settings.scheduler,
+            )
         )
 
     async def start(self) -> None:

@@ -1,0 +1,122 @@
+"""Read one command per line, run it as a console user, print the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from bot.core import grammar
+from bot.core.errors import PredictError
+from bot.core.models import Actor, Context
+from bot.core.ports import OutboxMessage
+from bot.core.services import Service
+from bot.core.text import render
+from bot.core.views import MarketCard, Result
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "console"
+COMMUNITY = "console"
+CHANNEL = "console"
+PREFIX = "/predict"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One input line: who runs it and the command text."""
+
+    user: str | None
+    text: str
+
+
+def parse_line(raw: str) -> Line | None:
+    """Split `@name command` and drop an optional `/predict`; None for blanks and comments."""
+    text = raw.strip()
+    if not text or text.startswith("#"):
+        return None
+    user = None
+    if text.startswith("@"):
+        head, _, rest = text.partition(" ")
+        user, text = head[1:] or None, rest.strip()
+    if text == PREFIX or text.startswith(PREFIX + " "):
+        text = text[len(PREFIX) :].strip()
+    return Line(user, text)
+
+
+class ConsoleAnnouncer:
+    """Print announcements (the outbox delivers them) to the console."""
+
+    platform = PLATFORM
+
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self.out = out
+
+    async def announce(self, message: OutboxMessage, result: Result) -> str | None:
+        """Print an announcement; the card of a new market is already in the reply."""
+        if message.kind != "created":
+            self.out(f"[announcement] {render(result)}")
+        card = getattr(result, "card", None)
+        return f"{CHANNEL}:{card.number}" if isinstance(card, MarketCard) else None
+
+    async def refresh_card(self, card: MarketCard) -> None:
+        """Nothing to edit: a console has no posted messages."""
+
+
+class ConsoleSession:
+    """Run console lines against the service as named users."""
+
+    def __init__(
+        self,
+        service: Service,
+        default_user: str,
+        moderators: set[str],
+        out: Callable[[str], None],
+    ) -> None:
+        self.service = service
+        self.default_user = default_user
+        self.moderators = moderators
+        self.out = out
+
+    async def run_line(self, raw: str) -> bool:
+        """Run one line and print its reply; return False if it was refused or failed."""
+        line = parse_line(raw)
+        if line is None:
+            return True
+        user = line.user or self.default_user
+        ctx = Context(
+            platform=PLATFORM,
+            community=COMMUNITY,
+            actor=Actor(user, user, is_moderator=user in self.moderators),
+            request_id=uuid.uuid4().hex,
+            channel=CHANNEL,
+        )
+        try:
+            result = await self.service.execute(grammar.parse(line.text), ctx)
+        except PredictError as refusal:
+            self.out(f"Error: {refusal.message}")
+            return False
+        except Exception:
+            log.exception("command failed: %r", line.text)
+            self.out("Error: something went wrong on our side; nothing was changed.")
+            return False
+        self.out(render(result))
+        return True
+
+    async def run(self, stream: TextIO, prompt: bool) -> None:
+        """Run every line of a stream until end of input."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if prompt:
+                sys.stdout.write(f"{self.default_user}> ")
+                sys.stdout.flush()
+            raw = await loop.run_in_executor(None, stream.readline)
+            if not raw:
+                if prompt:
+                    sys.stdout.write("\n")
+                return
+            await self.run_line(raw)

@@ -1,0 +1,139 @@
+"""The `predictbot` command: console, run, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, data_dir
+
+log = logging.getLogger("predictbot")
+
+NO_PLATFORM = """predictbot run: no chat platform is configured.
+
+Set DISCORD_TOKEN for Discord, and/or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode)
+or SLACK_APP_TOKEN (Socket Mode) for Slack, in the environment or in .env (see .env.example).
+To try predictbot without a chat platform, run:  predictbot console
+"""
+
+
+def _settings(db: str | None) -> Settings:
+    if db:
+        os.environ["DATABASE_URL"] = db
+    return Settings()
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser() or "you"
+    except (KeyError, OSError):
+        return "you"
+
+
+async def _console(args: argparse.Namespace) -> int:
+    from bot.adapters.console import ConsoleAnnouncer, ConsoleSession
+    from bot.runtime import Runtime
+
+    settings = _settings(args.db)
+    runtime = Runtime(settings)
+
+    def out(text: str) -> None:
+        print(text, flush=True)
+
+    runtime.announcers.append(ConsoleAnnouncer(out))
+    runtime.add_scheduler()
+    await runtime.start()
+    session = ConsoleSession(runtime.service, args.user, set(args.moderator), out)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        out(
+            f"predictbot console on {settings.database.database_url} as {args.user}. "
+            "Type `help`, or Ctrl-D to quit."
+        )
+    try:
+        await session.run(sys.stdin, prompt=interactive)
+    finally:
+        await runtime.stop()
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+
+    runtime = Runtime(_settings(args.db))
+    await runtime.migrate()
+    await runtime.engine.dispose()
+    print(f"Database is up to date: {runtime.settings.database.database_url}")
+    return 0
+
+
+async def _run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if not (settings.discord.enabled or settings.slack.enabled):
+        sys.stderr.write(NO_PLATFORM)
+        return 2
+    from bot.runtime import serve
+
+    return await serve(settings)
+
+
+async def _start(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if settings.discord.enabled or settings.slack.enabled:
+        return await _run(args)
+    return await _console(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command line."""
+    parser = argparse.ArgumentParser(
+        prog="predictbot", description="Play-money prediction markets for chat communities."
+    )
+    parser.set_defaults(command="start", db=None, user=_default_user(), moderator=[])
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="{console,run,migrate}",
+        help="with no command: `run` when a chat platform is configured, else `console`",
+    )
+    console = sub.add_parser(
+        "console",
+        help="play in the terminal (one command per line on stdin)",
+        description=(
+            "Read one command per line from stdin. A leading /predict is optional, "
+            "`@name command` runs as that user, blank lines and # comments are skipped. "
+            f"Without --db the data lives in {data_dir() / 'predictbot.db'} "
+            "(DATABASE_URL or PREDICTBOT_DATA_DIR change that)."
+        ),
+    )
+    console.add_argument("--db", help="database URL (sqlite:///path.db or postgresql://...)")
+    console.add_argument("--user", default=_default_user(), help="who you are (default: $USER)")
+    console.add_argument(
+        "--moderator", action="append", default=[], metavar="NAME", help="a moderator (repeat)"
+    )
+    sub.add_parser("run", help="serve the configured chat platforms (Discord, Slack)")
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.add_argument("--db", help="database URL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the predictbot command line."""
+    args = build_parser().parse_args(argv)
+    level = os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("console", "start") else "INFO")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handlers = {"console": _console, "run": _run, "migrate": _migrate, "start": _start}
+    try:
+        return asyncio.run(handlers[args.command](args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
