@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the predictbot command line."""
     args = build_parser().parse_args(argv)
-    level = os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("console", "start") else "INFO")
+    quiet = args.command in ("console", "start")
+    level = os.environ.get("LOG_LEVEL", "WARNING" if quiet else "INFO")
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
