@@ -1,0 +1,96 @@
+"""Short ways to drive the service in storage tests: typed commands, raw balances and rows."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.commands import MICRO, Command, CreateMarket, PlaceBet, SellShares
+from bot.core.services import Service
+from bot.core.views import BetPlaced, MarketCreated, Result, SharesSold
+from tests.helpers import ctx
+
+R = TypeVar("R")
+
+MOD = "mod"  # a moderator in every test community
+
+
+async def run(
+    service: Service,
+    command: Command,
+    user: str,
+    *,
+    rid: str | None = None,
+    moderator: bool = False,
+) -> Result:
+    """Run one command as a user (the user `mod` is always a moderator)."""
+    return await service.execute(command, ctx(user, rid, moderator=moderator or user == MOD))
+
+
+def expect(result: Result, kind: type[R]) -> R:
+    """Narrow a result to the view the test expects."""
+    assert isinstance(result, kind), result
+    return result
+
+
+async def create(
+    service: Service,
+    user: str = "al",
+    question: str = "Will it rain in Paris tomorrow?",
+    closes: str = "2026-03-10",
+    **options: object,
+) -> int:
+    """Create a market and return its number."""
+    result = await run(service, CreateMarket(question, closes, **options), user)  # type: ignore[arg-type]
+    return expect(result, MarketCreated).card.number
+
+
+async def bet(service: Service, user: str, market: int, outcome: str, pts: int) -> BetPlaced:
+    """Place a bet and return the result."""
+    return expect(await run(service, PlaceBet(market, outcome, pts), user), BetPlaced)
+
+
+async def sell(
+    service: Service, user: str, market: int, outcome: str, micro: int | None
+) -> SharesSold:
+    """Sell shares (None: all) and return the result."""
+    return expect(await run(service, SellShares(market, outcome, micro), user), SharesSold)
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: object) -> int:
+    """Return one integer from a query."""
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(sql), params)).scalar_one())
+
+
+async def house(engine: AsyncEngine) -> int:
+    """Return the house account's balance (the only community in these tests)."""
+    return await scalar(engine, "SELECT balance FROM account WHERE kind = 'house'")
+
+
+async def escrow(engine: AsyncEngine, number: int) -> int:
+    """Return a market's escrow balance."""
+    return await scalar(
+        engine,
+        "SELECT a.balance FROM account a JOIN market m ON m.escrow_account_id = a.id "
+        "WHERE m.number = :n",
+        n=number,
+    )
+
+
+async def balance(engine: AsyncEngine, user: str) -> int:
+    """Return a user's balance."""
+    return await scalar(engine, "SELECT balance FROM account WHERE user_id = :u", u=user)
+
+
+async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """Return all rows of a query."""
+    async with engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(sql), params)).all()]
+
+
+def pts(n: float) -> int:
+    """Points in micro-points."""
+    return round(n * MICRO)

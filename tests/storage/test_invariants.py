@@ -1,0 +1,388 @@
+"""DESIGN.md §3 invariants checked through the service on real storage (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core import lmsr, pool
+from bot.core.commands import (
+    CancelMarket,
+    CloseMarket,
+    Configure,
+    PlaceBet,
+    ResolveMarket,
+    ShowBalance,
+    ShowMarket,
+    UnresolveMarket,
+)
+from bot.core.services import Service
+from bot.core.views import (
+    MarketCancelled,
+    MarketResolved,
+    MarketShown,
+    MarketUnresolved,
+)
+from tests.helpers import FakeClock, ledger_check
+from tests.storage.flow import (
+    MOD,
+    balance,
+    bet,
+    create,
+    escrow,
+    expect,
+    house,
+    pts,
+    rows,
+    run,
+    sell,
+)
+
+M = 1_000_000
+
+
+async def _meet(service: Service, *users: str) -> None:
+    """Give users their accounts (first contact) before a test measures balances."""
+    for user in users:
+        await run(service, ShowBalance(), user)
+
+
+async def _balances(engine: AsyncEngine) -> dict[str, int]:
+    """All balances: users by id, plus the house."""
+    found = await ledger_check(engine)
+    found["<house>"] = await house(engine)
+    return found
+
+
+async def _probabilities(service: Service, number: int) -> list[float]:
+    card = expect(await run(service, ShowMarket(number), "al"), MarketShown).card
+    return [o.probability for o in card.outcomes]
+
+
+# -- LMSR worked numbers -------------------------------------------------------------------
+
+
+async def test_worked_numbers(service: Service, engine: AsyncEngine) -> None:
+    await _meet(service, "al", "bo")
+    house_before = await house(engine)
+    number = await create(service)
+    # C(0, 0) = b·ln 2 = 69.314718…: the house's subsidy, rounded up.
+    assert house_before - await house(engine) == 69_314_719
+    assert await escrow(engine, number) == 69_314_719
+
+    placed = await bet(service, "bo", number, "yes", 100)
+    assert placed.shares == 148_988_012
+    assert placed.points == 100 * M
+    assert placed.prob_before == pytest.approx(0.5)
+    assert placed.prob_after == pytest.approx(0.816060, abs=1e-6)
+    assert placed.balance == 900 * M
+
+    # Sell down to 50 YES shares: q = (50, 0) shows 0.622459, as buying 50 from (0, 0) would.
+    sold = await sell(service, "bo", number, "yes", 148_988_012 - 50 * M)
+    assert sold.prob_after == pytest.approx(0.622459, abs=1e-6)
+    # Proceeds are C(q) − C(50, 0), floored: 100 (spent) − 28.092980 (the cost of 50 shares).
+    assert abs(sold.proceeds - (100 * M - 28_092_980)) <= 2
+    assert sold.proceeds == lmsr.proceeds_of_sale([148_988_012, 0], 100 * M, 0, 98_988_012)
+    assert await balance(engine, "bo") == 900 * M + sold.proceeds
+    await ledger_check(engine)
+
+
+async def test_probabilities_in_open_interval_summing_to_one(service: Service) -> None:
+    await run(service, Configure((("starting_balance", "1000000"),)), MOD)
+    lmsr_market = await create(service, outcomes=("A", "B", "C", "D"), liquidity=10)
+    pool_market = await create(service, outcomes=("A", "B", "C"), mechanism="pool")
+    for number in (lmsr_market, pool_market):
+        probs = await _probabilities(service, number)
+        assert all(0 < p < 1 for p in probs)
+        assert sum(probs) == pytest.approx(1, abs=1e-9)
+    # An extreme position (q/b ≈ 45 000) must neither overflow nor reach 0 or 1.
+    for user, outcome, amount in [("bo", "A", 450_000), ("cy", "B", 3), ("di", "D", 1)]:
+        await bet(service, user, lmsr_market, outcome, amount)
+        probs = await _probabilities(service, lmsr_market)
+        assert all(0 < p < 1 for p in probs), probs
+        assert sum(probs) == pytest.approx(1, abs=1e-9)
+        # A pool shows stake / pot: an outcome nobody backed shows 0, never below.
+        await bet(service, user, pool_market, "C" if outcome == "D" else outcome, amount)
+        probs = await _probabilities(service, pool_market)
+        assert all(0 <= p <= 1 for p in probs), probs
+        assert sum(probs) == pytest.approx(1, abs=1e-9)
+
+
+async def test_split_buy_costs_the_same_as_one_buy(service: Service, engine: AsyncEngine) -> None:
+    split, single = await create(service), await create(service)
+    first = await bet(service, "bo", split, "yes", 40)
+    second = await bet(service, "bo", split, "yes", 60)
+    once = await bet(service, "cy", single, "yes", 100)
+    total = first.shares + second.shares
+    # Flooring twice can lose at most one micro-share against flooring once.
+    assert 0 <= once.shares - total <= 1
+    assert await balance(engine, "bo") == await balance(engine, "cy") == 900 * M
+    assert await escrow(engine, split) == await escrow(engine, single)
+    shown = expect(await run(service, ShowMarket(split), "bo"), MarketShown).card
+    assert shown.outcomes[0].shares == total
+
+
+# -- house loss ----------------------------------------------------------------------------
+
+
+def _script(seed: int, outcomes: int) -> list[tuple[str, int, int | None]]:
+    """A reproducible mix of bets (points) and sells (fraction of the holding, in %)."""
+    rng = random.Random(seed)
+    steps: list[tuple[str, int, int | None]] = []
+    for _ in range(14):
+        user = rng.choice(["bo", "cy", "di"])
+        outcome = rng.randrange(outcomes)
+        if rng.random() < 0.7:
+            steps.append((user, outcome, rng.choice([1, 5, 40, 120, 300])))
+        else:
+            steps.append((user, outcome, None))
+    return steps
+
+
+async def _play(service: Service, number: int, steps: list[tuple[str, int, int | None]]) -> None:
+    for user, outcome, amount in steps:
+        if amount is not None:
+            await run(service, PlaceBet(number, str(outcome + 1), amount), user)
+            continue
+        try:
+            await sell(service, user, number, str(outcome + 1), None)
+        except Exception as error:  # nothing to sell: a refusal, which changes nothing
+            assert "hold no shares" in str(error)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_house_loss_is_bounded_for_every_outcome(
+    service: Service, engine: AsyncEngine, seed: int
+) -> None:
+    n, b = 3, 20
+    await run(service, Configure((("starting_balance", "100000"),)), MOD)
+    await _meet(service, "al", "bo", "cy", "di")
+    bound = lmsr.subsidy(b * M, n)
+    assert bound == math.ceil(b * math.log(n) * M)
+    # The same trades on n markets, each resolved to a different outcome (and one cancelled).
+    for resolution in [*range(n), None]:
+        before = await house(engine)
+        number = await create(service, outcomes=("A", "B", "C"), liquidity=b)
+        await _play(service, number, _script(seed, n))
+        # Push hard towards the outcome we then resolve to: the worst case for the house.
+        if resolution is not None:
+            await run(service, PlaceBet(number, str(resolution + 1), 2000), "di")
+        await run(service, CloseMarket(number), "al")
+        outcome = "na" if resolution is None else str(resolution + 1)
+        await run(service, ResolveMarket(number, outcome), MOD)
+        loss = before - await house(engine)
+        assert loss <= bound, (resolution, loss, bound)
+        if resolution is None:
+            assert loss == 0  # a cancelled market costs the house nothing
+        await ledger_check(engine)
+
+
+async def test_pool_market_costs_the_house_nothing(service: Service, engine: AsyncEngine) -> None:
+    await _meet(service, "al", "bo", "cy")
+    before = await house(engine)
+    number = await create(service, mechanism="pool")
+    await bet(service, "bo", number, "yes", 30)
+    await bet(service, "cy", number, "no", 70)
+    await run(service, ResolveMarket(number, "yes"), MOD)
+    assert await house(engine) == before
+    assert await balance(engine, "bo") == 1070 * M
+    await ledger_check(engine)
+
+
+# -- pool payouts --------------------------------------------------------------------------
+
+
+async def test_pool_payouts_sum_to_the_pot_pro_rata(service: Service, engine: AsyncEngine) -> None:
+    number = await create(service, mechanism="pool", outcomes=("Red", "Blue", "Green"))
+    stakes = [("bo", "Red", 7), ("cy", "Red", 5), ("di", "Blue", 11), ("ed", "Red", 3)]
+    stakes += [("fi", "Green", 1), ("bo", "Red", 2)]
+    for user, outcome, amount in stakes:
+        await bet(service, user, number, outcome, amount)
+    resolved = expect(await run(service, ResolveMarket(number, "red"), MOD), MarketResolved)
+    pot = sum(a for _, _, a in stakes) * M
+    paid = await rows(
+        engine,
+        "SELECT a.user_id, l.amount FROM ledger_entry l JOIN account a ON a.id = l.to_account "
+        "WHERE l.kind = 'payout' ORDER BY l.id",
+    )
+    assert sum(int(str(a)) for _, a in paid) == pot == resolved.total_paid
+    expected = pool.split_pot(pot, [("bo", 9 * M), ("cy", 5 * M), ("ed", 3 * M)])
+    assert dict((str(u), int(str(a))) for u, a in paid) == expected
+    balances = await ledger_check(engine)
+    for user, staked in {"bo": 9, "cy": 5, "ed": 3, "di": 11, "fi": 1}.items():
+        assert balances[user] == 1000 * M - staked * M + expected.get(user, 0)
+    assert await escrow(engine, number) == 0
+
+
+async def test_pool_ties_go_to_the_earlier_stake(service: Service, engine: AsyncEngine) -> None:
+    number = await create(service, mechanism="pool")
+    for user in ["cy", "bo", "di"]:  # equal stakes; cy staked first
+        await bet(service, user, number, "yes", 1)
+    await bet(service, "ed", number, "no", 1)  # pot 4 points over 3 equal stakes: 1 µ left over
+    await run(service, ResolveMarket(number, "yes"), MOD)
+    balances = await ledger_check(engine)
+    assert balances["cy"] == 999 * M + 1_333_334
+    assert balances["bo"] == balances["di"] == 999 * M + 1_333_333
+    assert balances["ed"] == 999 * M
+
+
+async def test_pool_without_winning_stakes_refunds_everyone(
+    service: Service, engine: AsyncEngine
+) -> None:
+    number = await create(service, mechanism="pool", outcomes=("A", "B", "C"))
+    await bet(service, "bo", number, "A", 10)
+    await bet(service, "cy", number, "B", 20)
+    resolved = expect(await run(service, ResolveMarket(number, "C"), MOD), MarketResolved)
+    assert resolved.total_paid == 30 * M
+    balances = await ledger_check(engine)
+    assert balances["bo"] == balances["cy"] == 1000 * M
+
+
+# -- cancel --------------------------------------------------------------------------------
+
+
+async def test_cancel_restores_every_pre_market_balance(
+    service: Service, engine: AsyncEngine
+) -> None:
+    await _meet(service, "al", "bo", "cy", "di")
+    before = await _balances(engine)
+    number = await create(service, outcomes=("A", "B", "C"))
+    await bet(service, "bo", number, "A", 50)
+    await bet(service, "cy", number, "A", 300)  # pushes A up: bo's shares gain value
+    await bet(service, "di", number, "B", 80)
+    await sell(service, "bo", number, "A", None)  # bo sells at a profit
+    await sell(service, "di", number, "B", 20 * M)  # di sells some at a loss
+    await bet(service, "bo", number, "C", 5)
+    cancelled = expect(await run(service, CancelMarket(number), MOD), MarketCancelled)
+    assert cancelled.card.status == "cancelled"
+    assert await _balances(engine) == before
+    assert await escrow(engine, number) == 0
+
+
+async def test_cancel_claws_back_sale_profit_down_to_zero(
+    service: Service, engine: AsyncEngine
+) -> None:
+    await _meet(service, "al", "bo", "cy")
+    number, other = await create(service), await create(service)
+    await bet(service, "bo", number, "yes", 100)
+    await bet(service, "cy", number, "yes", 600)
+    sold = await sell(service, "bo", number, "yes", None)
+    profit = sold.proceeds - 100 * M
+    assert profit > 10 * M
+    # bo spends all but 3 points elsewhere, so the profit can only be clawed back partly.
+    spend = (await balance(engine, "bo")) // M - 3
+    await bet(service, "bo", other, "no", spend)
+    left = await balance(engine, "bo")
+    assert 0 < left < profit
+    await run(service, CancelMarket(number), MOD)
+    balances = await ledger_check(engine)
+    assert balances["bo"] == 0
+    assert balances["cy"] == 1000 * M
+    clawed = await rows(engine, "SELECT amount FROM ledger_entry WHERE kind = 'clawback'")
+    assert clawed == [(left,)]
+
+
+# -- unresolve -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mechanism", ["lmsr", "pool"])
+async def test_unresolve_then_resolve_another_outcome(
+    service: Service, engine: AsyncEngine, mechanism: str
+) -> None:
+    await _meet(service, "al", "bo", "cy")
+    number = await create(service, mechanism=mechanism)
+    await bet(service, "bo", number, "yes", 100)
+    await bet(service, "cy", number, "no", 60)
+    await run(service, CloseMarket(number), "al")
+    traded = await _balances(engine)
+    first = expect(await run(service, ResolveMarket(number, "yes"), MOD), MarketResolved)
+    assert [w.user_id for w in first.winners] == ["bo"]
+    assert (await ledger_check(engine))["bo"] > traded["bo"]
+    undone = expect(await run(service, UnresolveMarket(number), MOD), MarketUnresolved)
+    assert undone.previous == "Yes"
+    assert undone.total_reversed == first.total_paid
+    assert undone.card.status == "closed"
+    assert await _balances(engine) == traded
+    second = expect(await run(service, ResolveMarket(number, "no"), MOD), MarketResolved)
+    assert [w.user_id for w in second.winners] == ["cy"]
+    balances = await ledger_check(engine)
+    assert balances["bo"] == traded["bo"]
+    if mechanism == "pool":
+        assert balances["cy"] == traded["cy"] + 160 * M
+    else:
+        shares = await rows(
+            engine, "SELECT shares FROM position WHERE outcome = 1 AND market_id = 1"
+        )
+        assert balances["cy"] == traded["cy"] + int(str(shares[0][0]))
+    # And back once more, to N/A: everyone gets their stake back.
+    await run(service, UnresolveMarket(number), MOD)
+    await run(service, ResolveMarket(number, "na"), MOD)
+    balances = await ledger_check(engine)
+    assert balances["bo"] == balances["cy"] == 1000 * M
+
+
+async def test_unresolve_after_the_payout_was_spent(service: Service, engine: AsyncEngine) -> None:
+    number, other = await create(service), await create(service)
+    await bet(service, "bo", number, "yes", 900)
+    await run(service, ResolveMarket(number, "yes"), MOD)
+    rich = await balance(engine, "bo")
+    await bet(service, "bo", other, "yes", rich // M - 1)
+    await run(service, UnresolveMarket(number), MOD)
+    balances = await ledger_check(engine)  # takes back what is left, never below zero
+    assert 0 <= balances["bo"] < M
+
+
+# -- known-at ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mechanism", ["lmsr", "pool"])
+async def test_known_at_voids_later_trades(
+    service: Service, engine: AsyncEngine, clock: FakeClock, mechanism: str
+) -> None:
+    await _meet(service, "al", "bo", "cy", "di")
+    number = await create(service, mechanism=mechanism)
+    early = await bet(service, "bo", number, "yes", 100)
+    clock.advance(hours=1)
+    known = clock.now() + timedelta(minutes=30)
+    clock.advance(hours=1)
+    await bet(service, "cy", number, "yes", 200)  # after it was known: voided
+    clock.advance(minutes=5)
+    await bet(service, "di", number, "no", 50)  # voided too
+    if mechanism == "lmsr":
+        await sell(service, "bo", number, "yes", 10 * M)  # a late sale is voided as well
+    clock.advance(hours=1)
+    resolved = expect(
+        await run(service, ResolveMarket(number, "yes", known=known.isoformat()), MOD),
+        MarketResolved,
+    )
+    assert resolved.voided_trades == (3 if mechanism == "lmsr" else 2)
+    card = resolved.card
+    assert [o.shares for o in card.outcomes] == [early.shares, 0]
+    balances = await ledger_check(engine)
+    assert balances["cy"] == balances["di"] == 1000 * M
+    payout = early.shares if mechanism == "lmsr" else 100 * M  # alone in the pot
+    assert balances["bo"] == 900 * M + payout
+    voided = await rows(engine, "SELECT COUNT(*) FROM trade WHERE voided")
+    assert voided == [(resolved.voided_trades,)]
+
+
+async def test_known_before_creation_voids_everything(
+    service: Service, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    await _meet(service, "al", "bo")
+    start = clock.now()
+    clock.advance(minutes=1)
+    number = await create(service)
+    clock.advance(minutes=1)
+    await bet(service, "bo", number, "yes", 100)
+    resolved = expect(
+        await run(service, ResolveMarket(number, "yes", known=start.isoformat()), MOD),
+        MarketResolved,
+    )
+    assert resolved.voided_trades == 1
+    assert (await ledger_check(engine))["bo"] == 1000 * M
+    assert pts(0) == await escrow(engine, number)
