@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -26,6 +27,16 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'predictbot.db'}"
 
 
+def duration_seconds(value: object) -> object:
+    """Read `90s`, `1m`, `2h`, `3d`, `1w` (any case, spaces allowed) or plain seconds."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", value.lower())
+        if match:
+            unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+            return int(match.group(1)) * unit
+    return value
+
+
 _COMMON = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
 
@@ -47,6 +58,11 @@ class CommunityDefaults(BaseSettings):
     default_liquidity: int = Field(100, ge=10, le=100_000)
     default_timezone: str = "UTC"
     min_market_duration: int = Field(60, ge=0, description="seconds")
+
+    @field_validator("min_market_duration", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return duration_seconds(value)
 
     def community_settings(self) -> CommunitySettings:
         """Return the starting settings of a new community."""
@@ -111,14 +127,16 @@ class SchedulerSettings(BaseSettings):
 
     remind_every: int = Field(3 * 86400, ge=60, description="seconds between reminders")
     sweep_every: float = Field(30.0, gt=0, description="seconds between deadline sweeps")
+    outbox_poll: float = Field(5.0, gt=0, description="seconds between outbox polls (backstop)")
+    outbox_lease: float = Field(60.0, gt=0, description="seconds a process holds a claimed row")
+    outbox_attempts: int = Field(10, ge=1, description="delivery attempts before giving up")
+    outbox_retry_base: float = Field(2.0, gt=0, description="first retry delay, then doubled")
+    drain_timeout: float = Field(5.0, ge=0, description="seconds to deliver pending at exit")
 
     @field_validator("remind_every", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
-        if isinstance(value, str) and value and value[-1] in "smhdw":
-            unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[value[-1]]
-            return int(value[:-1]) * unit
-        return value
+        return duration_seconds(value)
 
 
 class Settings(BaseSettings):

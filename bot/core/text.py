@@ -7,6 +7,7 @@ from functools import singledispatch
 from bot.core.services import points, shares_text
 from bot.core.timeparse import format_utc
 from bot.core.views import (
+    AnnouncementFailed,
     BalanceShown,
     BetPlaced,
     ConfigShown,
@@ -24,6 +25,7 @@ from bot.core.views import (
     MarketUnresolved,
     OverdueShown,
     PortfolioShown,
+    ResolutionReminder,
     Result,
     SharesSold,
 )
@@ -235,3 +237,28 @@ def _(result: OverdueShown) -> str:
         closed = format_utc(card.closed_at or card.closes_at)
         lines.append(f"  #{card.number} {card.question} — closed {closed}")
     return "\n".join(lines)
+
+
+@render.register
+def _(result: ResolutionReminder) -> str:
+    who = ", ".join(result.resolvers) or "moderators"
+    return (
+        f"Reminder for {who}: market #{result.card.number} closed "
+        f"{format_utc(result.due_since)} and still waits for a resolution. "
+        f"Resolve it with `resolve {result.card.number} <outcome>` (or `na`).\n"
+        + card_text(result.card)
+    )
+
+
+@render.register
+def _(result: AnnouncementFailed) -> str:
+    who = ", ".join(result.moderators) or "Moderators"
+    what = f"the {result.kind} announcement"
+    if result.market is not None:
+        what += f" of market #{result.market}"
+        if result.question:
+            what += f" ({result.question})"
+    return (
+        f"{who}: {what} could not be posted after {result.attempts} attempt"
+        f"{'s' if result.attempts != 1 else ''}: {result.error}"
+    )

@@ -234,6 +234,27 @@ class OverdueShown:
     cards: tuple[MarketCard, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ResolutionReminder:
+    """A closed market still waits for a resolution; remind the people who may resolve it."""
+
+    card: MarketCard
+    due_since: datetime  # when the market closed
+    resolvers: tuple[str, ...]  # creator and moderators (user ids)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncementFailed:
+    """An announcement could not be delivered after its last attempt; tell the moderators."""
+
+    kind: str  # the failed announcement's kind (created, closed, resolved, ...)
+    market: int | None  # market number
+    question: str | None
+    error: str
+    attempts: int
+    moderators: tuple[str, ...]
+
+
 Result = (
     MarketCreated
     | MarketShown
@@ -252,6 +273,8 @@ Result = (
     | HelpShown
     | ConfigShown
     | OverdueShown
+    | ResolutionReminder
+    | AnnouncementFailed
 )
 
 RESULT_TYPES: dict[str, type] = {
@@ -279,5 +302,7 @@ RESULT_TYPES: dict[str, type] = {
         HelpShown,
         ConfigShown,
         OverdueShown,
+        ResolutionReminder,
+        AnnouncementFailed,
     )
 }

@@ -1,0 +1,206 @@
+"""Deadline timers and resolution reminders on APScheduler.
+
+The database is the truth: every open market gets a date job at its deadline, rebuilt from the
+store at start-up and re-synchronised whenever announcements are queued (a market was created,
+extended, closed...) and at every sweep. A firing job does not close "its" market directly; it
+wakes the closer, which claims every due market (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and
+closes each through the idempotent `Service.close_due`. So 1,000 markets due at the same moment
+become a few claim batches, and several processes split them without closing any twice.
+
+On SQLite one bot process per database is assumed (see `storage.claims`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core import serialize
+from bot.core.models import Clock, Community, Market
+from bot.core.ports import MarketRef, Store
+from bot.core.services import Service, card_of
+from bot.core.views import ResolutionReminder
+from bot.scheduling._rerun import Rerun
+from bot.scheduling.ports import Claims
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "close:"
+
+
+def _job_id(ref: MarketRef) -> str:
+    return f"{JOB_PREFIX}{ref.platform}:{ref.community}:{ref.number}"
+
+
+def reminder_payload(market: Market, community: Community, due_since: datetime) -> str:
+    """Encode the reminder of a closed market for its creator and the moderators."""
+    resolvers = tuple(dict.fromkeys((market.creator_user, *community.settings.moderators)))
+    return serialize.dumps(ResolutionReminder(card_of(market, community), due_since, resolvers))
+
+
+class Scheduler:
+    """Close markets at their deadline and remind resolvers of closed markets."""
+
+    def __init__(
+        self,
+        service: Service,
+        store: Store,
+        claims: Claims,
+        *,
+        sweep_every: float,
+        remind_every: float,
+        clock: Clock | None = None,
+        batch: int = 100,
+        lease: float = 60.0,
+        concurrency: int = 8,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.claims = claims
+        self.sweep_every = sweep_every
+        self.remind_every = remind_every
+        self.clock = clock or service.clock
+        self.batch = batch
+        self.lease = lease
+        self.concurrency = concurrency
+        self.on_queued = on_queued
+        self.aps: AsyncIOScheduler | None = None
+        self._deadlines: dict[str, datetime] = {}
+        self._closer = Rerun("close due markets", self.close_due_now)
+        self._syncer = Rerun("sync deadline jobs", self.sync_jobs)
+        self._reminder = Rerun("queue reminders", self.remind)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild deadline jobs from the database, start the sweep, catch up on the past."""
+        self.aps = AsyncIOScheduler(timezone=UTC)
+        self.aps.start()
+        self.aps.add_job(
+            self._sweep,
+            "interval",
+            seconds=self.sweep_every,
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        await self.sync_jobs()
+        # Deadlines that passed while the bot was down close now (announced as late).
+        self._closer.trigger()
+        self._reminder.trigger()
+
+    async def stop(self) -> None:
+        """Stop the timers and wait for a close in progress (it is one short transaction)."""
+        if self.aps is not None:
+            self.aps.shutdown(wait=False)
+            self.aps = None
+        await self._syncer.cancel()
+        await self._reminder.cancel()
+        try:
+            await asyncio.wait_for(self._closer.idle(), timeout=5)
+        except TimeoutError:
+            await self._closer.cancel()
+
+    def poke(self) -> None:
+        """React to queued announcements: a market may have been created, extended or closed."""
+        if self.aps is None:
+            return
+        self._syncer.trigger()
+        self._reminder.trigger()
+
+    async def _sweep(self) -> None:
+        self._closer.trigger()
+        self._syncer.trigger()
+        self._reminder.trigger()
+
+    async def _deadline(self, closes_at: datetime) -> None:
+        # A timer may fire a hair early; the core only closes markets whose deadline passed.
+        early = (closes_at - self.clock.now()).total_seconds()
+        if early > 0:
+            await asyncio.sleep(early)
+        self._closer.trigger()
+
+    # -- work ----------------------------------------------------------------------------
+
+    async def sync_jobs(self) -> None:
+        """Give every open market a date job at its deadline; drop jobs of the others."""
+        aps = self.aps
+        if aps is None:
+            return
+        refs = await self.store.open_deadlines()
+        wanted = {_job_id(ref): ref.closes_at for ref in refs}
+        for job_id in list(self._deadlines):
+            if job_id not in wanted:
+                del self._deadlines[job_id]
+                with contextlib.suppress(JobLookupError):  # a date job is gone once it fired
+                    aps.remove_job(job_id)
+        for job_id, closes_at in wanted.items():
+            if self._deadlines.get(job_id) == closes_at and aps.get_job(job_id) is not None:
+                continue
+            self._deadlines[job_id] = closes_at
+            aps.add_job(
+                self._deadline,
+                "date",
+                run_date=closes_at,
+                args=(closes_at,),
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
+
+    async def close_due_now(self) -> int:
+        """Claim and close every market past its deadline; return how many this call closed."""
+        closed = 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def close(ref: MarketRef) -> bool:
+            async with gate:
+                try:
+                    result = await self.service.close_due(ref.platform, ref.community, ref.number)
+                except Exception:  # the claim lapses and a later sweep retries
+                    log.exception("closing market #%s of %s failed", ref.number, ref.community)
+                    return False
+                return result is not None
+
+        while True:
+            refs = await self.claims.claim_due_markets(self.clock.now(), self.batch, self.lease)
+            if not refs:
+                break
+            results = await asyncio.gather(*(close(ref) for ref in refs))
+            closed += sum(results)
+        if closed:
+            log.info("closed %d market(s) at their deadline", closed)
+            if self.aps is not None:
+                self._reminder.trigger()
+        return closed
+
+    async def remind(self) -> int:
+        """Queue every resolution reminder that is due; return how many were queued."""
+        queued = 0
+        while True:
+            now = self.clock.now()
+            refs = await self.claims.reminder_candidates(now, self.remind_every, self.batch)
+            done = 0
+            for ref in refs:
+                try:
+                    if await self.claims.queue_reminder(
+                        ref, now, self.remind_every, reminder_payload
+                    ):
+                        done += 1
+                except Exception:
+                    log.exception("reminder for market #%s of %s failed", ref.number, ref.community)
+            queued += done
+            if done and self.on_queued is not None:
+                self.on_queued()
+            if len(refs) < self.batch or not done:
+                break
+        return queued
