@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -168,17 +168,28 @@ class SqlStore:
     async def transaction(
         self, platform: str, community: str, *, write: bool
     ) -> AsyncIterator[SqlTx]:
-        """Open a transaction on a community, creating the community on first contact."""
-        community_id = self._community_ids.get((platform, community))
-        if community_id is None:
+        """Open a transaction on a community, creating the community on first contact.
+
+        A writing transaction creates a new community inside itself, so a refused first
+        request (rolled back) leaves no community behind."""
+        key = (platform, community)
+        community_id = self._community_ids.get(key)
+        if community_id is None and not write:
             community_id = await self._ensure_community(platform, community)
-            self._community_ids[(platform, community)] = community_id
-        if write and self.sqlite:
-            async with self._write_lock, self._connect(write=True) as conn:
-                yield await SqlTx.open(self, conn, community_id)
-        else:
-            async with self._connect(write=write) as conn:
-                yield await SqlTx.open(self, conn, community_id)
+            self._community_ids[key] = community_id
+        lock = self._write_lock if write and self.sqlite else _nothing()
+        async with lock, self._connect(write=write) as conn:
+            created = False
+            if community_id is None:
+                community_id, created = await self._community_in(conn, platform, community)
+            tx = await SqlTx.open(self, conn, community_id)
+            if created:
+                # Remember the id only once the row that holds it is committed.
+                known = community_id
+                tx.on_commit = lambda: self._community_ids.__setitem__(key, known)
+            else:
+                self._community_ids[key] = community_id
+            yield tx
 
     @asynccontextmanager
     async def _connect(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
@@ -200,58 +211,61 @@ class SqlStore:
             raise
 
     async def _ensure_community(self, platform: str, external_id: str) -> int:
-        for _ in range(2):
-            lock = self._write_lock if self.sqlite else _nothing()
-            async with lock, self._connect(write=True) as conn:
-                row = (
-                    await conn.execute(
-                        select(t.community.c.id).where(
-                            t.community.c.platform == platform,
-                            t.community.c.external_id == external_id,
-                        )
-                    )
-                ).first()
-                if row is not None:
-                    return int(row.id)
-                now = self._now()
-                inserted = (
-                    await conn.execute(
-                        self.insert(t.community)
-                        .values(
-                            platform=platform,
-                            external_id=external_id,
-                            settings_json=settings_to_json(self.defaults),
-                            next_market_number=1,
-                            created_at=now,
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(t.community.c.id)
-                    )
-                ).first()
-                if inserted is None:
-                    continue  # created concurrently: read it on the next pass
-                house = (
-                    await conn.execute(
-                        t.account.insert()
-                        .values(
-                            community_id=inserted.id,
-                            kind="house",
-                            user_id=None,
-                            display_name="house",
-                            balance=0,
-                            created_at=now,
-                        )
-                        .returning(t.account.c.id)
-                    )
-                ).scalar_one()
-                await conn.execute(
-                    update(t.community)
-                    .where(t.community.c.id == inserted.id)
-                    .values(house_account_id=house)
+        lock = self._write_lock if self.sqlite else _nothing()
+        async with lock, self._connect(write=True) as conn:
+            community_id, _ = await self._community_in(conn, platform, external_id)
+            await conn.commit()
+            return community_id
+
+    async def _community_in(
+        self, conn: AsyncConnection, platform: str, external_id: str
+    ) -> tuple[int, bool]:
+        """Find or create (uncommitted) a community in a writing transaction; tell if created."""
+        where = (t.community.c.platform == platform, t.community.c.external_id == external_id)
+        row = (await conn.execute(select(t.community.c.id).where(*where))).first()
+        if row is not None:
+            return int(row.id), False
+        now = self._now()
+        inserted = (
+            await conn.execute(
+                self.insert(t.community)
+                .values(
+                    platform=platform,
+                    external_id=external_id,
+                    settings_json=settings_to_json(self.defaults),
+                    next_market_number=1,
+                    created_at=now,
                 )
-                await conn.commit()
-                return int(inserted.id)
-        raise RuntimeError(f"could not create community {platform}/{external_id}")
+                .on_conflict_do_nothing()
+                .returning(t.community.c.id)
+            )
+        ).first()
+        if inserted is None:
+            # Created by a concurrent transaction that has committed since: a new statement
+            # (READ COMMITTED) sees it.
+            return int(
+                (await conn.execute(select(t.community.c.id).where(*where))).scalar_one()
+            ), False
+        house = (
+            await conn.execute(
+                t.account.insert()
+                .values(
+                    community_id=inserted.id,
+                    kind="house",
+                    user_id=None,
+                    display_name="house",
+                    balance=0,
+                    created_at=now,
+                )
+                .returning(t.account.c.id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            update(t.community)
+            .where(t.community.c.id == inserted.id)
+            .values(house_account_id=house)
+        )
+        return int(inserted.id), True
 
     async def due_markets(self, now: datetime, limit: int) -> list[MarketRef]:
         """Return open markets whose deadline has passed, across communities."""
@@ -296,6 +310,7 @@ class SqlTx:
         self.store = store
         self.conn = conn
         self.community = community
+        self.on_commit: Callable[[], None] | None = None
 
     @classmethod
     async def open(cls, store: SqlStore, conn: AsyncConnection, community_id: int) -> SqlTx:
@@ -322,6 +337,8 @@ class SqlTx:
                     "The market is busy right now; please try again."
                 ) from error
             raise
+        if self.on_commit is not None:
+            self.on_commit()
 
     async def _exec(self, statement: Any, params: Any = None) -> Any:
         try:

@@ -11,11 +11,19 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.commands import CloseMarket, PlaceBet, ResolveMarket, SellShares, ShowBalance
+from bot.core.commands import (
+    CancelMarket,
+    ClaimDaily,
+    CloseMarket,
+    PlaceBet,
+    ResolveMarket,
+    SellShares,
+    ShowBalance,
+)
 from bot.core.errors import InsufficientFunds, MarketNotOpen, PredictError
 from bot.core.services import Service
-from bot.core.views import BetPlaced, MarketResolved, Result
-from tests.helpers import ledger_check
+from bot.core.views import BetPlaced, DailyClaimed, MarketResolved, Result
+from tests.helpers import ctx, ledger_check
 from tests.storage.flow import MOD, bet, create, escrow, rows, run
 
 M = 1_000_000
@@ -169,3 +177,21 @@ async def test_resolves_racing_bets_and_sells(service: Service, engine: AsyncEng
             o=outcome,
         )
         assert paid == held
+
+
+async def test_first_contact_in_a_new_community_from_many_at_once(
+    service: Service, engine: AsyncEngine
+) -> None:
+    async def attempt(n: int) -> Result | PredictError:
+        command = ClaimDaily() if n % 3 else CancelMarket(1)  # some are refused
+        try:
+            return await service.execute(command, ctx(f"u{n}", community="crowd"))
+        except PredictError as error:
+            return error
+
+    results = await asyncio.gather(*(attempt(n) for n in range(30)))
+    assert sum(isinstance(r, DailyClaimed) for r in results) == 20
+    assert await rows(engine, "SELECT COUNT(*) FROM community") == [(1,)]
+    assert await rows(engine, "SELECT COUNT(*) FROM account WHERE kind = 'house'") == [(1,)]
+    balances = await ledger_check(engine)
+    assert sorted(balances) == sorted(f"u{n}" for n in range(30) if n % 3)

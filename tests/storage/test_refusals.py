@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.commands import (
@@ -32,7 +33,7 @@ from bot.core.errors import (
     PredictError,
 )
 from bot.core.services import Service
-from tests.helpers import FakeClock, ledger_check, snapshot
+from tests.helpers import FakeClock, ctx, ledger_check, snapshot
 from tests.storage.flow import MOD, bet, create, run
 
 Q = "Will it rain in Paris tomorrow?"
@@ -262,3 +263,17 @@ async def test_settings_that_restrict(service: Service, engine: AsyncEngine) -> 
         ],
     )
     assert "zed" not in await ledger_check(engine)
+
+
+async def test_a_refusal_in_a_new_community_leaves_nothing(
+    service: Service, engine: AsyncEngine
+) -> None:
+    empty = await snapshot(engine)
+    for command in (CancelMarket(1), CreateMarket("Short", "2026-04-01"), PlaceBet(1, "yes", 5)):
+        with pytest.raises(PredictError):
+            await service.execute(command, ctx("zed", community="fresh"))
+        assert await snapshot(engine) == empty
+    # The first request that succeeds creates the community, its house and the account.
+    await service.execute(ClaimDaily(), ctx("zed", community="fresh"))
+    assert (await ledger_check(engine))["zed"] == 1050 * 1_000_000
+    assert len((await snapshot(engine))["community"]) == 1
