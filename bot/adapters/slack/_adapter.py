@@ -1,0 +1,162 @@
+"""The Slack adapter: a slack-bolt async app served over HTTP or Socket Mode, and the announcer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import actions, blocks, commands, home, views
+from bot.adapters.slack._bridge import PLATFORM, Bridge
+from bot.core.errors import DeliveryFailed
+from bot.core.ports import OutboxMessage
+from bot.core.services import Service
+from bot.core.views import MarketCard, MarketCreated, Result
+from bot.settings import SlackSettings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+# Errors that another attempt cannot fix: the outbox should give up on the message.
+_PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "no_permission",
+        "missing_scope",
+        "restricted_action",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+    }
+)
+
+
+def _secret(value: Any) -> str:
+    return str(value.get_secret_value()) if value is not None else ""
+
+
+class SlackAdapter:
+    """Serve predictbot in one Slack workspace and post its announcements there."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        service: Service,
+        settings: SlackSettings,
+        *,
+        card_interval: float = 3.0,
+        user_ttl: float = 60.0,
+        rate_limit_retries: int = 2,
+        host: str = "0.0.0.0",
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.host = host
+        self.client = AsyncWebClient(
+            token=_secret(settings.slack_bot_token),
+            base_url=settings.slack_api_url,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)],
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=_secret(settings.slack_signing_secret),
+            logger=logging.getLogger("predictbot.slack.bolt"),
+        )
+        self.bridge = Bridge(service, self.client, card_interval=card_interval, user_ttl=user_ttl)
+        for listeners in (commands, actions, views, home):
+            listeners.register(self.app, self.bridge)
+        self.app.error(self._on_error)
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("slack listener failed: %s", error, exc_info=error)
+
+    async def start(self) -> None:
+        """Start serving: Socket Mode when an app token is set, else HTTP on `slack_port`."""
+        if self.settings.socket_mode:
+            self._socket = AsyncSocketModeHandler(
+                self.app, app_token=_secret(self.settings.slack_app_token)
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: connected in Socket Mode")
+            return
+        runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.settings.slack_port)
+        await site.start()
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        log.info("slack: serving %s on port %s", EVENTS_PATH, self.port)
+
+    async def stop(self) -> None:
+        """Land pending card edits, then stop serving."""
+        try:
+            await asyncio.wait_for(self.bridge.cards.flush(), timeout=5)
+        except TimeoutError:
+            log.warning("slack: pending card edits abandoned at shutdown")
+        self.bridge.cards.close()
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def announce(self, message: OutboxMessage, result: Result) -> str | None:
+        """Post an announcement (a new market's card for `created`); return `channel:ts`."""
+        card: MarketCard | None = getattr(result, "card", None)
+        channel = message.channel or (card.channel if card else None)
+        if not channel:
+            raise DeliveryFailed("no channel to announce in", permanent=True)
+        if isinstance(result, MarketCreated):
+            text, body = blocks.card_fallback(result.card), blocks.card_blocks(result.card)
+        else:
+            text, body = blocks.announcement(message.kind, result)
+        async with _delivery():
+            posted = await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=body, unfurl_links=False
+            )
+        return f"{posted['channel']}:{posted['ts']}"
+
+    async def refresh_card(self, card: MarketCard) -> None:
+        """Edit the market's posted card in place to show its current state."""
+        async with _delivery():
+            await self.bridge.edit_card(card)
+
+
+class _delivery:
+    """Translate Slack and network failures into the outbox's `DeliveryFailed`."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: Any, tb: Any) -> bool:
+        if isinstance(error, SlackApiError):
+            response = error.response
+            reason = str(response.get("error") or f"HTTP {response.status_code}")
+            if response.status_code == 429:
+                headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+                retry_after = float(headers.get("retry-after", 1) or 1)
+                raise DeliveryFailed(reason, retry_after=retry_after) from error
+            raise DeliveryFailed(reason, permanent=reason in _PERMANENT) from error
+        if isinstance(error, aiohttp.ClientError | TimeoutError):
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+        return False

@@ -1,0 +1,147 @@
+"""`/predict` end to end: bolt's real HTTP server, signed requests, the Web API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.adapters.slack.harness import ADMIN, BOB, CHANNEL, SlackDriver
+from tests.fakes.slack_stub import ResponsePost, signed_headers, slash_command_body
+from tests.helpers import ledger_check, snapshot
+
+CREATE = 'create "Will the S-400 arrive by March?" closes:2026-03-10 outcomes:"Yes, No"'
+
+
+async def test_help_alone_and_by_name(slack: SlackDriver) -> None:
+    overview = await slack.reply_text("")
+    assert "create" in overview and "bet" in overview
+    assert (await slack.reply_text("   help   ")) == overview
+    assert "bet &lt;id&gt; &lt;outcome&gt; &lt;points&gt;" in await slack.reply_text("help bet")
+
+
+async def test_text_commands_run_through_the_core_grammar(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    created = await slack.reply_text(CREATE)
+    assert created.startswith("Market #1 created: Will the S-400 arrive by March?")
+    assert f"<#{CHANNEL}>" in created
+
+    bought = await slack.reply_text("bet 1 yes 100", BOB)
+    assert bought.startswith("Bought 148.99 shares of Yes in #1 for 100 points.")
+    assert "50% → 82%" in bought
+    assert (await slack.reply_text("balance", BOB)).startswith("You have 900 points")
+    shown = await slack.command("show #1", BOB)
+    assert isinstance(shown, ResponsePost)
+    assert [b["accessory"]["action_id"] for b in shown.body["blocks"] if "accessory" in b] == [
+        "bet:1",
+        "bet:2",
+    ]
+    balances = await ledger_check(engine)
+    assert balances[BOB] == 900_000_000
+
+
+async def test_refusals_are_private_specific_and_change_nothing(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    await slack.reply_text(CREATE)
+    before = await snapshot(engine)
+    assert await slack.reply_text("bet 1 maybe 5", BOB) == (
+        "Market #1 has no outcome `maybe`. Its outcomes: 1. Yes, 2. No."
+    )
+    assert await slack.reply_text("bet 1 yes 5000", BOB) == (
+        "You have 1,000 points; this bet needs 5,000."
+    )
+    assert "Unknown command `frobnicate`" in await slack.reply_text("frobnicate")
+    assert await slack.reply_text("resolve 1 yes", BOB) == (
+        "Only a moderator may resolve this market (its creator may too, "
+        "but only while holding no position in it)."
+    )
+    assert await snapshot(engine) == before
+
+
+async def test_admin_is_a_moderator_others_are_not(slack: SlackDriver) -> None:
+    assert "Only moderators" in await slack.reply_text("config", BOB)
+    settings = await slack.reply_text("config", ADMIN)
+    assert settings.startswith("Settings:")
+    # Configured moderators come from the core; Slack sends mentions escaped like this.
+    changed = await slack.reply_text(f"config moderators:<@{BOB}|bob>", ADMIN)
+    assert changed.startswith("Updated moderators.")
+    assert (await slack.reply_text("config", BOB)).startswith("Settings:")
+
+
+async def test_slack_entities_are_unescaped_before_parsing(slack: SlackDriver) -> None:
+    reply = await slack.reply_text(
+        'create "Will R&amp;D ship &lt;the thing&gt; by March?" closes:2026-03-10'
+    )
+    assert "Will R&amp;D ship &lt;the thing&gt; by March?" in reply  # stored once, shown once
+    shown = await slack.reply_text("show 1")
+    assert "R&amp;D" in shown and "&amp;amp;" not in shown
+
+
+async def test_retried_slash_command_changes_nothing_twice(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    await slack.reply_text(CREATE)
+    name, url = slack.response_url()
+    body = slash_command_body(
+        text="bet 1 yes 100", user_id=BOB, channel_id=CHANNEL, trigger_id="T.1", response_url=url
+    )
+    assert await slack.post(body) == (200, "")
+    first = await slack.stub.wait_for_response(name)
+    once = await snapshot(engine)
+    for retry in ("1", "2"):
+        headers = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"}
+        assert await slack.post(body, headers) == (200, "")
+    again = await slack.stub.wait_for_response(name, 3)
+    assert again.body["text"] == first.body["text"]
+    assert await snapshot(engine) == once
+    assert (await ledger_check(engine))[BOB] == 900_000_000
+
+
+async def test_forged_and_stale_signatures_are_rejected(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    await slack.reply_text(CREATE)
+    before = await snapshot(engine)
+    calls = len(slack.stub.calls)
+    body = slash_command_body(text="bet 1 yes 100", user_id=BOB, channel_id=CHANNEL)
+    assert (await slack.post(body, secret="not-the-secret"))[0] == 401
+    stale = slash_command_body(text="bet 1 yes 100", user_id=BOB, channel_id=CHANNEL)
+    old = signed_headers(stale, "test-signing-secret", timestamp=int(time.time()) - 6 * 60)
+    async with slack.http.post(slack.url, data=stale, headers=old) as resp:
+        assert resp.status == 401
+    assert await snapshot(engine) == before
+    assert len(slack.stub.calls) == calls
+
+
+async def test_user_text_never_pings(slack: SlackDriver) -> None:
+    await slack.reply_text(
+        'create "Will <!channel> and @here see <@U0BOB|bob> win?" closes:2026-03-10 '
+        'outcomes:"@everyone, <!here>" criteria:"Ask <!everyone> @channel"'
+    )
+    await slack.deliver()
+    posted = slack.stub.last_message(CHANNEL)
+    everything = str(posted.blocks) + (posted.text or "")
+    for ping in ("<!channel>", "<!here>", "<!everyone>", "<@U0BOB", "@here", "@everyone"):
+        assert ping not in everything
+    assert "@\u2060channel" in everything and "@bob" in everything
+
+
+async def test_ack_comes_before_the_work(slack: SlackDriver) -> None:
+    release = asyncio.Event()
+
+    async def slow_users_info(params: dict[str, Any]) -> dict[str, Any]:
+        await release.wait()  # Slack (or the database) is slow today
+        return {"ok": True, "user": slack.stub.users[params["user"]]}
+
+    slack.stub.set_handler("users.info", slow_users_info)
+    started = time.monotonic()
+    name = await slack.command("balance", BOB, wait=False)
+    assert time.monotonic() - started < 1.0  # acked while the work still waits
+    assert slack.stub.responses_for(str(name)) == []
+    release.set()
+    reply = await slack.stub.wait_for_response(str(name))
+    assert reply.body["text"].startswith("You have 1,000 points")
