@@ -134,6 +134,8 @@ def _(result: SharesSold) -> str:
 @render.register
 def _(result: MarketClosed) -> str:
     late = " (its deadline passed while the bot was offline)" if result.late else ""
+    if result.automatic and not result.late:
+        late = " at its deadline"
     return f"Market #{result.card.number} closed{late}. Waiting for a resolution.\n" + card_text(
         result.card
     )

@@ -102,6 +102,7 @@ class MarketClosed:
     card: MarketCard
     late: bool = False  # closed after its deadline had already passed (bot was down)
     resolvers: tuple[str, ...] = ()
+    automatic: bool = False  # closed by the scheduler at its deadline, not by a person
 
 
 @dataclass(frozen=True, slots=True)

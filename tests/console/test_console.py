@@ -86,7 +86,7 @@ def test_second_run_continues_the_first(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     second = console("@bob balance\nshow 1\nlist\n", "--db", db, "--user", "alice")
     assert second.returncode == 0, second.stderr
-    assert "You have 970 points." in second.stdout
+    assert "You have 970 points (+" in second.stdout
     assert f"#1 {S400}" in second.stdout
     assert "Volume 30 pts · 1 trader" in second.stdout
 
@@ -94,7 +94,7 @@ def test_second_run_continues_the_first(tmp_path: Path) -> None:
 def test_refusals_are_plain_errors_and_exit_zero(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'refusals.db'}"
     proc = console(
-        "bet 1 yes 10\nbet one yes 10\nfrobnicate\ncreate \"Too short\" closes:2099-01-01\n"
+        'bet 1 yes 10\nbet one yes 10\nfrobnicate\ncreate "Too short" closes:2099-01-01\n'
         'create "Will this deadline in the past work?" closes:2001-01-01\n',
         "--db",
         db,
@@ -151,7 +151,7 @@ def test_console_on_postgres(tmp_path: Path) -> None:
             url,
         )
         assert proc.returncode == 0, proc.stderr
-        assert "You have 990 points." in proc.stdout
+        assert "You have 990 points (+" in proc.stdout
     finally:
         asyncio.run(admin(f'DROP SCHEMA "{schema}" CASCADE'))
 

@@ -16,7 +16,7 @@ from bot.core.models import Actor, Context
 from bot.core.ports import OutboxMessage
 from bot.core.services import Service
 from bot.core.text import render
-from bot.core.views import MarketCard, Result
+from bot.core.views import MarketCard, MarketClosed, Result
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ class ConsoleAnnouncer:
         self.out = out
 
     async def announce(self, message: OutboxMessage, result: Result) -> str | None:
-        """Print an announcement; the card of a new market is already in the reply."""
-        if message.kind != "created":
+        """Print what happened on its own (deadlines, reminders); replies already show the
+        effects of commands typed here."""
+        if message.kind == "reminder" or (isinstance(result, MarketClosed) and result.automatic):
             self.out(f"[announcement] {render(result)}")
         card = getattr(result, "card", None)
         return f"{CHANNEL}:{card.number}" if isinstance(card, MarketCard) else None
