@@ -273,7 +273,7 @@ class Service:
             if market is None or market.status != "open" or market.closes_at > now:
                 return None
             late = now - market.closes_at > timedelta(seconds=60)
-            result = await self._do_close(tx, market, late=late)
+            result = await self._do_close(tx, market, late=late, automatic=True)
             await tx.commit()
         self._committed()
         return result
@@ -539,14 +539,18 @@ class Service:
             balance=account.balance + proceeds,
         )
 
-    async def _do_close(self, tx: Tx, market: Market, *, late: bool = False) -> MarketClosed:
+    async def _do_close(
+        self, tx: Tx, market: Market, *, late: bool = False, automatic: bool = False
+    ) -> MarketClosed:
         now = self.clock.now()
         market.status = "closed"
         market.closed_at = min(now, market.closes_at) if late else now
         await tx.save_market(market)
         settings = tx.community.settings
         resolvers = (market.creator_user, *settings.moderators)
-        result = MarketClosed(card_of(market, tx.community), late=late, resolvers=resolvers)
+        result = MarketClosed(
+            card_of(market, tx.community), late=late, resolvers=resolvers, automatic=automatic
+        )
         await self._announce(tx, "closed", market, result, market.closed_at.isoformat())
         return result
 
@@ -588,7 +592,9 @@ class Service:
     async def _resolve(self, tx: Tx, cmd: ResolveMarket, ctx: Context) -> Result:
         market = await self._market(tx, cmd.market, lock=True)
         account = await tx.find_account(ctx.actor.user_id)
-        held = bool(account and await tx.positions(market.id, account.id))
+        held = bool(
+            account and any(p.shares > 0 for p in await tx.positions(market.id, account.id))
+        )
         if not self._may_resolve(ctx, tx, market, held):
             raise NotAllowed(
                 "Only a moderator may resolve this market (its creator may too, "
@@ -606,6 +612,7 @@ class Service:
         if evidence is not None and not re.match(r"https?://\S+$", evidence):
             raise InvalidInput("Evidence must be a link starting with http:// or https://.")
         known = self._known_at(cmd.known, market, tx.community.settings)
+        market.known_at = known
         voided = await self._void_after(tx, market, known) if known else 0
         batch = self._open_settlement(market)
         market.escrow_before = await tx.balance(market.escrow_account_id)
@@ -646,7 +653,9 @@ class Service:
     async def _cancel(self, tx: Tx, cmd: CancelMarket, ctx: Context) -> Result:
         market = await self._market(tx, cmd.market, lock=True)
         account = await tx.find_account(ctx.actor.user_id)
-        held = bool(account and await tx.positions(market.id, account.id))
+        held = bool(
+            account and any(p.shares > 0 for p in await tx.positions(market.id, account.id))
+        )
         if not self._may_resolve(ctx, tx, market, held):
             raise NotAllowed(
                 "Only a moderator may cancel this market (its creator may too, "
@@ -753,6 +762,7 @@ class Service:
         market.resolution = None
         market.evidence = None
         market.resolved_at = None
+        market.known_at = None
         await tx.save_market(market)
         result = MarketUnresolved(card_of(market, tx.community), previous, -summary.total)
         await self._announce(tx, "unresolved", market, result, str(market.settlement))

@@ -456,3 +456,28 @@ async def test_house_pays_grants_and_allowances(service: Service, engine: AsyncE
     await run(service, ClaimDaily(), "bo")
     assert await house(engine) == -1050 * M
     await ledger_check(engine)
+
+
+async def test_creator_who_sold_everything_may_resolve(service: Service) -> None:
+    number = await create(service)
+    await bet(service, "al", number, "yes", 10)
+    with pytest.raises(NotAllowed, match="no position"):
+        await run(service, ResolveMarket(number, "yes"), "al")
+    await sell(service, "al", number, "yes", None)  # holds no position any more
+    resolved = expect(await run(service, ResolveMarket(number, "no"), "al"), MarketResolved)
+    assert resolved.card.status == "resolved"
+
+
+async def test_known_at_is_recorded_and_cleared_by_unresolve(
+    service: Service, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    number = await create(service)
+    clock.advance(hours=2)
+    known = clock.now() - timedelta(hours=1)
+    await run(service, ResolveMarket(number, "yes", known=known.isoformat()), MOD)
+    ((stored,),) = await rows(engine, "SELECT known_at FROM market")
+    stored = datetime.fromisoformat(stored) if isinstance(stored, str) else stored  # SQLite
+    assert isinstance(stored, datetime)
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == known
+    await run(service, UnresolveMarket(number), MOD)
+    assert await rows(engine, "SELECT known_at FROM market") == [(None,)]
