@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 import uuid
@@ -11,6 +12,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlalchemy import text
 
 from bot.core.commands import (
     MICRO,
@@ -169,6 +171,30 @@ class LedgerMachine(RuleBasedStateMachine):
     def ledger_is_sound(self) -> None:
         balances = self.loop.run_until_complete(ledger_check(self.engine))
         assert all(b >= 0 for b in balances.values())
+
+    @invariant()
+    def markets_match_positions(self) -> None:
+        async def check() -> None:
+            async with self.engine.connect() as conn:
+                markets = (await conn.execute(text("SELECT id, q_json FROM market"))).all()
+                held = (
+                    await conn.execute(
+                        text("SELECT market_id, outcome, SUM(shares) FROM position GROUP BY 1, 2")
+                    )
+                ).all()
+                escrows = (
+                    await conn.execute(
+                        text("SELECT balance FROM account WHERE kind = 'escrow' AND balance < 0")
+                    )
+                ).all()
+            shares = {(m, o): int(n) for m, o, n in held}
+            for market_id, q_json in markets:
+                q = json.loads(q_json)
+                assert q == [shares.get((market_id, i), 0) for i in range(len(q))]
+                assert all(x >= 0 for x in q)
+            assert not escrows, f"negative escrow: {escrows}"
+
+        self.loop.run_until_complete(check())
 
 
 LedgerMachine.TestCase.settings = settings(
