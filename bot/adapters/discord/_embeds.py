@@ -1,0 +1,248 @@
+"""Render core view models as Discord messages: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import singledispatch
+
+import discord
+
+from bot.core.services import points
+from bot.core.text import bar, percent, render
+from bot.core.views import (
+    MarketCancelled,
+    MarketCard,
+    MarketClosed,
+    MarketCreated,
+    MarketExtended,
+    MarketList,
+    MarketResolved,
+    MarketShown,
+    MarketUnresolved,
+    Result,
+)
+
+# Discord's limits on message content, embed titles, descriptions and field values.
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_MAX = 1024
+BAR_WIDTH = 12
+NO_MENTIONS = discord.AllowedMentions.none()
+
+_COLOURS = {
+    "open": discord.Colour.green(),
+    "closed": discord.Colour.orange(),
+    "resolved": discord.Colour.blurple(),
+    "cancelled": discord.Colour.light_grey(),
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send: text, embeds, and whether the outcome buttons of a card go with it."""
+
+    content: str | None = None
+    embeds: tuple[discord.Embed, ...] = ()
+    card: MarketCard | None = None  # attach this card's bet buttons
+    ephemeral: bool = True
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten text to a Discord limit, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def when(moment: datetime) -> str:
+    """Show a moment in each reader's own timezone, absolute and relative."""
+    stamp = int(moment.timestamp())
+    return f"<t:{stamp}:F> (<t:{stamp}:R>)"
+
+
+def status_text(card: MarketCard) -> str:
+    """Describe a market's state for its card."""
+    if card.status == "open":
+        return "🟢 Open for bets"
+    closed = card.closed_at or card.closes_at
+    if card.status == "closed":
+        return f"🟠 Closed <t:{int(closed.timestamp())}:R> · awaiting resolution"
+    if card.status == "cancelled":
+        return "⚪ Cancelled (N/A) · everyone refunded"
+    return f"🔵 Resolved: **{discord.utils.escape_markdown(card.resolution or '?')}**"
+
+
+def not_open_reason(card: MarketCard) -> str:
+    """Explain why a market's buttons no longer take bets."""
+    if card.status == "closed":
+        closed = card.closed_at or card.closes_at
+        return (
+            f"Market #{card.number} closed <t:{int(closed.timestamp())}:R>; trading has ended. "
+            "It is waiting for a resolution."
+        )
+    if card.status == "cancelled":
+        return f"Market #{card.number} was cancelled (N/A); trading has ended."
+    return f"Market #{card.number} is resolved ({card.resolution}); trading has ended."
+
+
+def outcome_lines(card: MarketCard) -> str:
+    """List every outcome with its probability and a bar."""
+    lines = []
+    for outcome in card.outcomes:
+        won = " ✅" if card.resolution == outcome.name else ""
+        name = discord.utils.escape_markdown(outcome.name)
+        lines.append(
+            f"`{bar(outcome.probability, BAR_WIDTH)}` **{percent(outcome.probability)}** "
+            f"{outcome.index}. {name}{won}"
+        )
+    return clip("\n".join(lines), FIELD_MAX)
+
+
+def card_embed(card: MarketCard) -> discord.Embed:
+    """Draw a market card: question, criteria, outcomes, volume, traders, deadline, status."""
+    embed = discord.Embed(
+        title=clip(f"#{card.number} · {card.question}", TITLE_MAX),
+        description=clip(f"**Resolution criteria**\n{card.criteria}", DESCRIPTION_MAX)
+        if card.criteria
+        else None,
+        colour=_COLOURS.get(card.status, discord.Colour.default()),
+    )
+    embed.add_field(name="Outcomes", value=outcome_lines(card), inline=False)
+    embed.add_field(name="Volume", value=f"{points(card.volume)} pts")
+    embed.add_field(name="Traders", value=str(card.traders))
+    mechanism = "Pool" if card.mechanism == "pool" else f"LMSR (b = {points(card.liquidity)})"
+    embed.add_field(name="Mechanism", value=mechanism)
+    embed.add_field(name="Closes", value=when(card.closes_at), inline=False)
+    embed.add_field(name="Status", value=status_text(card), inline=False)
+    if card.evidence:
+        embed.add_field(name="Evidence", value=clip(card.evidence, FIELD_MAX), inline=False)
+    footer = "Click an outcome to bet" if card.is_open else "Trading has ended"
+    embed.set_footer(text=f"{footer} · predictbot")
+    return embed
+
+
+def _text(result: Result) -> Reply:
+    return Reply(content=clip(render(result), CONTENT_MAX))
+
+
+@singledispatch
+def reply(result: Result) -> Reply:
+    """Render the answer to the user who ran a command (ephemeral unless the caller decides)."""
+    return _text(result)
+
+
+@reply.register
+def _(result: MarketCreated) -> Reply:
+    card = result.card
+    return Reply(
+        content=clip(
+            f"Created market #{card.number}: {card.question}\n"
+            "Its card, with a button per outcome, is being posted.",
+            CONTENT_MAX,
+        )
+    )
+
+
+@reply.register
+def _(result: MarketShown) -> Reply:
+    return Reply(embeds=(card_embed(result.card),), card=result.card)
+
+
+@reply.register
+def _(result: MarketList) -> Reply:
+    if not result.cards:
+        return _text(result)
+    lines = []
+    for card in result.cards:
+        leader = max(card.outcomes, key=lambda o: o.probability)
+        deadline = card.closed_at or card.closes_at
+        verb = "closes" if card.status == "open" else "closed"
+        settled = f" → **{card.resolution}**" if card.resolution else ""
+        lines.append(
+            f"**#{card.number}** {discord.utils.escape_markdown(card.question)} — "
+            f"{discord.utils.escape_markdown(leader.name)} {percent(leader.probability)}"
+            f"{settled} · {verb} <t:{int(deadline.timestamp())}:R>"
+        )
+    embed = discord.Embed(
+        title=f"{result.status.capitalize()} markets",
+        description=clip("\n".join(lines), DESCRIPTION_MAX),
+    )
+    return Reply(embeds=(embed,))
+
+
+@reply.register
+def _(result: MarketExtended) -> Reply:
+    return Reply(content=_extended_text(result))
+
+
+def _extended_text(result: MarketExtended) -> str:
+    return (
+        f"Market #{result.card.number} now closes {when(result.card.closes_at)} "
+        f"(was <t:{int(result.previous_closes_at.timestamp())}:F>)."
+    )
+
+
+@singledispatch
+def announcement(result: Result) -> Reply:
+    """Render an announcement posted in a market's channel (never ephemeral)."""
+    return Reply(content=clip(render(result), CONTENT_MAX), ephemeral=False)
+
+
+@announcement.register
+def _(result: MarketCreated) -> Reply:
+    return Reply(embeds=(card_embed(result.card),), card=result.card, ephemeral=False)
+
+
+@announcement.register
+def _(result: MarketClosed) -> Reply:
+    card = result.card
+    late = " (its deadline passed while the bot was offline)" if result.late else ""
+    return Reply(
+        content=clip(
+            f"🔒 Market #{card.number} closed{late}: {card.question}\n"
+            "Trading has ended; it is waiting for a resolution.",
+            CONTENT_MAX,
+        ),
+        ephemeral=False,
+    )
+
+
+@announcement.register
+def _(result: MarketResolved) -> Reply:
+    card = result.card
+    embed = discord.Embed(
+        title=clip(f"Market #{card.number} resolved: {result.outcome}", TITLE_MAX),
+        description=clip(card.question, DESCRIPTION_MAX),
+        colour=_COLOURS["resolved"],
+    )
+    embed.add_field(name="Paid out", value=f"{points(result.total_paid)} pts")
+    if result.winners:
+        winners = "\n".join(
+            f"{n}. <@{w.user_id}> +{points(w.amount)}" for n, w in enumerate(result.winners, 1)
+        )
+        embed.add_field(name="Top winners", value=clip(winners, FIELD_MAX), inline=False)
+    if result.evidence:
+        embed.add_field(name="Evidence", value=clip(result.evidence, FIELD_MAX), inline=False)
+    if result.voided_trades:
+        embed.add_field(
+            name="Voided",
+            value=f"{result.voided_trades} trade(s) placed after the outcome was known",
+            inline=False,
+        )
+    content = f"🏁 Market #{card.number} resolved: {result.outcome}"
+    return Reply(content=clip(content, CONTENT_MAX), embeds=(embed,), ephemeral=False)
+
+
+@announcement.register
+def _(result: MarketCancelled) -> Reply:
+    return Reply(content=clip("⚪ " + render(result), CONTENT_MAX), ephemeral=False)
+
+
+@announcement.register
+def _(result: MarketUnresolved) -> Reply:
+    return Reply(content=clip("↩️ " + render(result), CONTENT_MAX), ephemeral=False)
+
+
+@announcement.register
+def _(result: MarketExtended) -> Reply:
+    return Reply(content=clip("⏳ " + _extended_text(result), CONTENT_MAX), ephemeral=False)
