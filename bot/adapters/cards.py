@@ -23,13 +23,17 @@ class Coalescer:
         self.interval = interval
         self._last: dict[Hashable, float] = {}
         self._pending: dict[Hashable, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # pending or running
 
     def touch(self, key: Hashable) -> None:
         """Ask for `action(key)` to run; merged with other requests in the same window."""
         if key in self._pending:
             return
         wait = max(0.0, self._last.get(key, 0.0) + self.interval - time.monotonic())
-        self._pending[key] = asyncio.get_running_loop().create_task(self._run(key, wait))
+        task = asyncio.get_running_loop().create_task(self._run(key, wait))
+        self._pending[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, key: Hashable, wait: float) -> None:
         try:
@@ -44,9 +48,9 @@ class Coalescer:
             log.exception("card refresh for %r failed", key)
 
     async def flush(self) -> None:
-        """Wait for every pending action (used at shutdown and in tests)."""
-        while self._pending:
-            await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        """Wait for every pending or running action (used at shutdown and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def close(self) -> None:
         """Cancel pending actions."""
