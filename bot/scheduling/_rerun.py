@@ -11,11 +11,17 @@ log = logging.getLogger(__name__)
 
 
 class Rerun:
-    """Run `work()` after `trigger()`; triggers during a run cause exactly one more run."""
+    """Run `work()` after `trigger()`; triggers during a run cause exactly one more run.
 
-    def __init__(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
+    With a `delay`, a run starts that long after the first trigger, so a burst of triggers
+    (a thousand markets closing) costs one run instead of hundreds."""
+
+    def __init__(
+        self, name: str, work: Callable[[], Awaitable[object]], delay: float = 0.0
+    ) -> None:
         self.name = name
         self.work = work
+        self.delay = delay
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -29,6 +35,9 @@ class Rerun:
 
     async def _loop(self) -> None:
         while True:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+                self._again = False
             try:
                 await self.work()
             except asyncio.CancelledError:

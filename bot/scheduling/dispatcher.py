@@ -191,11 +191,15 @@ class OutboxDispatcher:
         wait = self._next_post.get(key, 0.0) - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        token = self.clock.now() + timedelta(seconds=self.lease)
-        # Take a fresh lease: waiting in the channel's queue may have outlasted the first one.
-        if not await self.claims.renew(msg.id, claim.token, token):
-            log.info("outbox row %s was taken over or settled elsewhere; skipping", msg.id)
-            return
+        now = self.clock.now()
+        token = claim.token
+        if (token - now).total_seconds() < 0.75 * self.lease:
+            # Waiting in the channel's queue used up part of the lease: take a fresh one (or
+            # learn that another process took the row over after the lease ran out).
+            token = now + timedelta(seconds=self.lease)
+            if not await self.claims.renew(msg.id, claim.token, token):
+                log.info("outbox row %s was taken over or settled elsewhere; skipping", msg.id)
+                return
         announcer = self.announcers[msg.platform]
         result = serialize.loads(msg.payload)
         interval = self.post_interval.get(msg.platform, 0.0)

@@ -74,8 +74,10 @@ class Scheduler:
         self.aps: AsyncIOScheduler | None = None
         self._deadlines: dict[str, datetime] = {}
         self._closer = Rerun("close due markets", self.close_due_now)
-        self._syncer = Rerun("sync deadline jobs", self.sync_jobs)
-        self._reminder = Rerun("queue reminders", self.remind)
+        # Deadlines are at least MIN_MARKET_DURATION away, so a short delay that merges the
+        # re-synchronisations of a burst of announcements costs no timeliness.
+        self._syncer = Rerun("sync deadline jobs", self.sync_jobs, delay=0.3)
+        self._reminder = Rerun("queue reminders", self.remind, delay=0.5)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -142,10 +144,17 @@ class Scheduler:
                 del self._deadlines[job_id]
                 with contextlib.suppress(JobLookupError):  # a date job is gone once it fired
                     aps.remove_job(job_id)
+        now = self.clock.now()
+        overdue = False
         for job_id, closes_at in wanted.items():
-            if self._deadlines.get(job_id) == closes_at and aps.get_job(job_id) is not None:
+            # A fired job is not re-added: a market still open past its deadline is the
+            # closer's (and the sweep's) to retry, not a new timer's.
+            if self._deadlines.get(job_id) == closes_at:
                 continue
             self._deadlines[job_id] = closes_at
+            if closes_at <= now:
+                overdue = True
+                continue
             aps.add_job(
                 self._deadline,
                 "date",
@@ -156,6 +165,8 @@ class Scheduler:
                 misfire_grace_time=None,
                 coalesce=True,
             )
+        if overdue:
+            self._closer.trigger()
 
     async def close_due_now(self) -> int:
         """Claim and close every market past its deadline; return how many this call closed."""

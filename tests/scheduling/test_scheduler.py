@@ -67,6 +67,7 @@ async def test_closes_on_time_end_to_end(engine: AsyncEngine) -> None:
         await create_market(service, deadline)
         await wait_for(lambda: "closed" in announcer.kinds(), within=6)
         closed_at = datetime.now(UTC)
+        await wait_for(lambda: "reminder" in announcer.kinds(), within=3)
     finally:
         for job in reversed(background):
             await job.stop()
