@@ -428,7 +428,7 @@ class Service:
             require_funds=True,
         ):
             raise InsufficientFunds(
-                f"You have {points(account.balance)} points; this bet needs {cmd.points:,}."
+                f"You have {account.balance // MICRO:,} points; this bet needs {cmd.points:,}."
             )
         held = await tx.positions(market.id, account.id)
         market.q[i] += shares
