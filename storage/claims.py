@@ -20,15 +20,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
-    Integer,
-    String,
-    column,
     exists,
     func,
     or_,
     select,
-    table,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,18 +34,7 @@ from bot.scheduling.ports import FailedMessage, OutboxClaim
 from storage import tables as t
 from storage.sql_store import SqlStore, utc
 
-# The columns of `market` the claims use, including `claimed_until` (migration 0002).
-_market = table(
-    "market",
-    column("id", Integer),
-    column("community_id", Integer),
-    column("number", Integer),
-    column("status", String),
-    column("closes_at", DateTime(timezone=True)),
-    column("closed_at", DateTime(timezone=True)),
-    column("reminded_at", DateTime(timezone=True)),
-    column("claimed_until", DateTime(timezone=True)),
-)
+_market = t.market
 
 DEDUPE_KEY_MAX = 120
 ERROR_MAX = 2000

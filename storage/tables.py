@@ -46,6 +46,7 @@ class MarketRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("community_id", "number"),
         Index("ix_market_status_closes_at", "status", "closes_at"),
+        Index("ix_market_status_reminded_at", "status", "reminded_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,6 +76,7 @@ class MarketRow(SQLModel, table=True):
     settlement: int = 0
     escrow_before: int = Field(sa_type=BigInteger, default=0)
     reminded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class PositionRow(SQLModel, table=True):
@@ -157,7 +159,10 @@ class OutboxRow(SQLModel, table=True):
     """An announcement written with the state change, delivered at least once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+        Index("ix_outbox_market", "market_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id")
