@@ -46,6 +46,7 @@ from bot.core.models import (
     Transfer,
 )
 from bot.core.ports import BatchSummary, MarketDraft, MarketRef
+from bot.core.views import FailedAnnouncement
 from storage import tables as t
 from storage.engine import READ_ONLY, is_sqlite
 
@@ -980,6 +981,23 @@ class SqlTx:
                 market = markets[row.market_id] = _market(_Fields(fields))  # type: ignore[arg-type]
             holdings.append(Holding(market, _position(row)))
         return holdings
+
+    async def failed_announcements(self, limit: int) -> list[FailedAnnouncement]:
+        """Return announcements given up on, newest first."""
+        o, m = t.outbox, t.market
+        rows = await self._exec(
+            select(o.c.kind, m.c.number, o.c.channel, o.c.attempts, o.c.failed_at, o.c.last_error)
+            .outerjoin(m, m.c.id == o.c.market_id)
+            .where(o.c.community_id == self.community.id, o.c.failed_at.is_not(None))
+            .order_by(o.c.failed_at.desc(), o.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            FailedAnnouncement(
+                r.kind, r.number, r.channel, r.attempts, _aware(r.failed_at), r.last_error
+            )
+            for r in rows
+        ]
 
     async def save_settings(self, settings: CommunitySettings) -> None:
         """Store the community's settings."""

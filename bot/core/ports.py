@@ -19,7 +19,7 @@ from bot.core.models import (
     Trade,
     Transfer,
 )
-from bot.core.views import MarketCard, Result
+from bot.core.views import FailedAnnouncement, MarketCard, Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +195,10 @@ class Tx(Protocol):
 
     async def batch_summary(self, batch: str, top: int) -> BatchSummary:
         """Sum a batch's movements to and from user accounts."""
+        ...
+
+    async def failed_announcements(self, limit: int) -> list[FailedAnnouncement]:
+        """Return announcements given up on, newest first."""
         ...
 
     async def save_settings(self, settings: CommunitySettings) -> None:

@@ -94,6 +94,7 @@ LIST_LIMIT = 25
 LEADERBOARD_SIZE = 10
 TOP_WINNERS = 5
 RETRIES = 8
+FAILED_SHOWN = 10
 NA_WORDS = {"na", "n/a", "none", "cancel"}
 
 
@@ -772,7 +773,8 @@ class Service:
         if not self._is_moderator(ctx, tx.community.settings):
             raise NotAllowed("Only moderators may list overdue markets.")
         markets = await tx.overdue_markets()
-        return OverdueShown(tuple(card_of(m, tx.community) for m in markets))
+        failed = await tx.failed_announcements(FAILED_SHOWN)
+        return OverdueShown(tuple(card_of(m, tx.community) for m in markets), tuple(failed))
 
     # -- people --------------------------------------------------------------------------
 

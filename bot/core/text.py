@@ -232,12 +232,22 @@ def _(result: ConfigShown) -> str:
 
 @render.register
 def _(result: OverdueShown) -> str:
-    if not result.cards:
-        return "No markets are waiting for a resolution."
-    lines = ["Waiting for a resolution (oldest first):"]
-    for card in result.cards:
-        closed = format_utc(card.closed_at or card.closes_at)
-        lines.append(f"  #{card.number} {card.question} — closed {closed}")
+    lines = []
+    if result.cards:
+        lines.append("Waiting for a resolution (oldest first):")
+        for card in result.cards:
+            closed = format_utc(card.closed_at or card.closes_at)
+            lines.append(f"  #{card.number} {card.question} — closed {closed}")
+    else:
+        lines.append("No markets are waiting for a resolution.")
+    if result.failed:
+        lines.append("Announcements that could not be delivered (newest first):")
+        for f in result.failed:
+            about = f" about #{f.market}" if f.market is not None else ""
+            lines.append(
+                f"  {f.kind}{about} — gave up {format_utc(f.failed_at)} after {f.attempts} "
+                f"attempt{'s' if f.attempts != 1 else ''}: {f.error or 'unknown error'}"
+            )
     return "\n".join(lines)
 
 

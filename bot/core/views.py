@@ -230,9 +230,23 @@ class ConfigShown:
 
 @dataclass(frozen=True, slots=True)
 class OverdueShown:
-    """Closed markets waiting for a resolution, oldest first."""
+    """Closed markets waiting for a resolution (oldest first), and announcements that could
+    not be delivered (newest first)."""
 
     cards: tuple[MarketCard, ...]
+    failed: tuple[FailedAnnouncement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAnnouncement:
+    """An announcement the outbox gave up on after its last attempt."""
+
+    kind: str
+    market: int | None
+    channel: str | None
+    attempts: int
+    failed_at: datetime
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
