@@ -1,0 +1,1 @@
+"""predictbot benchmarks: `python -m bench` (see BENCHMARKS.md)."""
