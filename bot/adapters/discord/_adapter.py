@@ -225,13 +225,12 @@ class DiscordAdapter:
                 content=post.content,
                 embeds=list(post.embeds),
                 view=card_view(post.card) if post.card else discord.utils.MISSING,
-                allowed_mentions=NO_MENTIONS,
+                # Nobody is pinged, except the resolvers a reminder names.
+                allowed_mentions=post.allowed_mentions,
             )
         except _SEND_ERRORS as error:
             raise _delivery_failure(error) from error
-        card = getattr(result, "card", None)
-        if message.kind != "created" and isinstance(card, MarketCard):
-            self.card_changed(message.community, card.number)
+        # The card itself is redrawn by the dispatcher after a state change (`refresh_card`).
         return f"{posted.channel.id}:{posted.id}"
 
     def _connected(self) -> PredictClient:

@@ -16,6 +16,7 @@ from bot.core.commands import (
     CreateMarket,
     ExtendMarket,
     ListMarkets,
+    ListOverdue,
     PlaceBet,
     ResolveMarket,
     SellShares,
@@ -154,6 +155,11 @@ class MarketCommands(app_commands.Group, name="market"):
     async def unresolve(self, interaction: Interaction, market: int) -> None:
         """Reverse a market's resolution and its payouts (moderators)."""
         await handler_of(interaction).run(interaction, lambda: UnresolveMarket(market=market))
+
+    @app_commands.command()
+    async def overdue(self, interaction: Interaction) -> None:
+        """List closed markets waiting for a resolution, and failed announcements (moderators)."""
+        await handler_of(interaction).run(interaction, ListOverdue)
 
     @app_commands.command()
     @app_commands.describe(market=_MARKET)

@@ -11,6 +11,8 @@ import discord
 from bot.core.services import points
 from bot.core.text import bar, percent, render
 from bot.core.views import (
+    AnnouncementFailed,
+    FailedAnnouncement,
     MarketCancelled,
     MarketCard,
     MarketClosed,
@@ -20,6 +22,8 @@ from bot.core.views import (
     MarketResolved,
     MarketShown,
     MarketUnresolved,
+    OverdueShown,
+    ResolutionReminder,
     Result,
 )
 
@@ -47,6 +51,19 @@ class Reply:
     embeds: tuple[discord.Embed, ...] = ()
     card: MarketCard | None = None  # attach this card's bet buttons
     ephemeral: bool = True
+    pings: tuple[int, ...] = ()  # user ids this message may notify (nobody else, ever)
+
+    @property
+    def allowed_mentions(self) -> discord.AllowedMentions:
+        """Allow exactly the listed users to be pinged: no @everyone, roles or anyone else."""
+        if not self.pings:
+            return NO_MENTIONS
+        return discord.AllowedMentions(
+            everyone=False,
+            users=[discord.Object(user) for user in self.pings],
+            roles=False,
+            replied_user=False,
+        )
 
 
 def clip(text: str, limit: int) -> str:
@@ -170,6 +187,33 @@ def _(result: MarketList) -> Reply:
     return Reply(embeds=(embed,))
 
 
+def user_ids(values: tuple[str, ...]) -> tuple[int, ...]:
+    """Keep the values that are Discord user ids (configured moderators may be any text)."""
+    return tuple(
+        dict.fromkeys(int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 20)
+    )
+
+
+def mentions(ids: tuple[int, ...]) -> str:
+    """Name users as mentions (whether they are pinged is up to the message's allowed mentions)."""
+    if not ids:
+        return ""
+    names = [f"<@{i}>" for i in ids]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _ago(moment: datetime) -> str:
+    return f"<t:{int(moment.timestamp())}:R>"
+
+
+def _question(card: MarketCard) -> str:
+    return discord.utils.escape_markdown(card.question)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 @reply.register
 def _(result: MarketExtended) -> Reply:
     return Reply(content=_extended_text(result))
@@ -177,9 +221,51 @@ def _(result: MarketExtended) -> Reply:
 
 def _extended_text(result: MarketExtended) -> str:
     return (
-        f"Market #{result.card.number} now closes {when(result.card.closes_at)} "
-        f"(was <t:{int(result.previous_closes_at.timestamp())}:F>)."
+        f"Market #{result.card.number} now closes {when(result.card.closes_at)}; "
+        f"it was <t:{int(result.previous_closes_at.timestamp())}:F>."
     )
+
+
+def _failed_line(failed: FailedAnnouncement) -> str:
+    about = f" of #{failed.market}" if failed.market is not None else ""
+    where = f" in <#{failed.channel}>" if failed.channel and failed.channel.isdigit() else ""
+    error = discord.utils.escape_markdown(failed.error or "unknown error")
+    return (
+        f"`{failed.kind}`{about}{where} · gave up {_ago(failed.failed_at)} after "
+        f"{_plural(failed.attempts, 'attempt')}: {clip(error, 200)}"
+    )
+
+
+@reply.register
+def _(result: OverdueShown) -> Reply:
+    """Closed markets waiting for a resolution (oldest first) and undelivered announcements."""
+    if not result.cards and not result.failed:
+        return Reply(
+            content="No markets are waiting for a resolution, and every announcement was delivered."
+        )
+    embed = discord.Embed(title="Waiting for a resolution", colour=_COLOURS["closed"])
+    if result.cards:
+        lines = [
+            f"**#{card.number}** {_question(card)} · closed "
+            f"{_ago(card.closed_at or card.closes_at)} · created by <@{card.creator_user}>"
+            if card.creator_user.isdigit()
+            else f"**#{card.number}** {_question(card)} · closed "
+            f"{_ago(card.closed_at or card.closes_at)}"
+            for card in result.cards
+        ]
+        embed.description = clip(
+            "Oldest first; resolve with `/market resolve`.\n" + "\n".join(lines),
+            DESCRIPTION_MAX,
+        )
+    else:
+        embed.description = "No markets are waiting for a resolution."
+    if result.failed:
+        embed.add_field(
+            name="Announcements that could not be delivered (newest first)",
+            value=clip("\n".join(_failed_line(f) for f in result.failed), FIELD_MAX),
+            inline=False,
+        )
+    return Reply(embeds=(embed,))
 
 
 @singledispatch
@@ -196,11 +282,18 @@ def _(result: MarketCreated) -> Reply:
 @announcement.register
 def _(result: MarketClosed) -> Reply:
     card = result.card
-    late = " (its deadline passed while the bot was offline)" if result.late else ""
+    if result.late:
+        how = "closed late: the deadline passed while the bot was offline"
+    elif result.automatic:
+        how = "closed at its deadline"
+    else:
+        how = "closed early"
+    who = mentions(user_ids(result.resolvers))
+    resolver = f"{who} or a moderator" if who else "its creator or a moderator"
     return Reply(
         content=clip(
-            f"🔒 Market #{card.number} closed{late}: {card.question}\n"
-            "Trading has ended; it is waiting for a resolution.",
+            f"🔒 Market #{card.number} {how}.\n**{_question(card)}**\n"
+            f"Trading has ended. Waiting for {resolver} to resolve it with `/market resolve`.",
             CONTENT_MAX,
         ),
         ephemeral=False,
@@ -235,14 +328,91 @@ def _(result: MarketResolved) -> Reply:
 
 @announcement.register
 def _(result: MarketCancelled) -> Reply:
-    return Reply(content=clip("⚪ " + render(result), CONTENT_MAX), ephemeral=False)
+    card = result.card
+    refunds = (
+        f"Refunded {points(result.total_refunded)} points to "
+        f"{_plural(result.accounts_refunded, 'trader')}."
+        if result.accounts_refunded
+        else "Nobody had traded, so there was nothing to refund."
+    )
+    voided = (
+        f" {_plural(result.voided_trades, 'trade')} placed after the outcome was known were voided."
+        if result.voided_trades
+        else ""
+    )
+    return Reply(
+        content=clip(
+            f"⚪ Market #{card.number} was cancelled (N/A).\n**{_question(card)}**\n"
+            f"{refunds}{voided}",
+            CONTENT_MAX,
+        ),
+        ephemeral=False,
+    )
 
 
 @announcement.register
 def _(result: MarketUnresolved) -> Reply:
-    return Reply(content=clip("↩️ " + render(result), CONTENT_MAX), ephemeral=False)
+    card = result.card
+    previous = discord.utils.escape_markdown(result.previous)
+    return Reply(
+        content=clip(
+            f"↩️ Market #{card.number}'s resolution ({previous}) was reversed.\n"
+            f"**{_question(card)}**\n{points(result.total_reversed)} points of payouts were "
+            "taken back. The market is closed again and waits for a new resolution.",
+            CONTENT_MAX,
+        ),
+        ephemeral=False,
+    )
 
 
 @announcement.register
 def _(result: MarketExtended) -> Reply:
-    return Reply(content=clip("⏳ " + _extended_text(result), CONTENT_MAX), ephemeral=False)
+    card = result.card
+    return Reply(
+        content=clip(
+            f"⏳ Market #{card.number} stays open longer: it now closes {when(card.closes_at)} "
+            f"instead of <t:{int(result.previous_closes_at.timestamp())}:F>.\n"
+            f"**{_question(card)}**",
+            CONTENT_MAX,
+        ),
+        ephemeral=False,
+    )
+
+
+@announcement.register
+def _(result: ResolutionReminder) -> Reply:
+    """Remind the people who may resolve a closed market: the only message that pings."""
+    card = result.card
+    ids = user_ids(result.resolvers)
+    who = mentions(ids) or "Moderators"
+    return Reply(
+        content=clip(
+            f"⏰ {who}: market #{card.number} closed {_ago(result.due_since)} and is still "
+            f"waiting for a resolution.\n**{_question(card)}**\n"
+            f"Resolve it with `/market resolve market:{card.number} outcome:…` "
+            "(or outcome `na` to cancel and refund everyone).",
+            CONTENT_MAX,
+        ),
+        ephemeral=False,
+        pings=ids,
+    )
+
+
+@announcement.register
+def _(result: AnnouncementFailed) -> Reply:
+    who = mentions(user_ids(result.moderators)) or "Moderators"
+    what = f"the `{result.kind}` announcement"
+    if result.market is not None:
+        what += f" of market #{result.market}"
+        if result.question:
+            what += f" ({discord.utils.escape_markdown(result.question)})"
+    error = discord.utils.escape_markdown(result.error)
+    return Reply(
+        content=clip(
+            f"⚠️ {who}: {what} could not be posted after "
+            f"{_plural(result.attempts, 'attempt')}: {clip(error, 300)}\n"
+            "`/market overdue` lists what was not delivered.",
+            CONTENT_MAX,
+        ),
+        ephemeral=False,
+    )

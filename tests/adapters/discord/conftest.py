@@ -15,6 +15,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.core import serialize
 from bot.core.ports import OutboxMessage
 from bot.core.services import Service
+from bot.scheduling.dispatcher import REFRESH_KINDS
 from bot.settings import DiscordSettings
 from tests.fakes.discord_stub import (
     CHANNEL_ID,
@@ -56,7 +57,8 @@ async def start_adapter(
 
 
 async def deliver_outbox(engine: AsyncEngine, service: Service, adapter: DiscordAdapter) -> int:
-    """Deliver pending announcements the way the outbox dispatcher will; return how many."""
+    """Deliver pending announcements the way the outbox dispatcher does (posting, then
+    redrawing the card after a state change); return how many."""
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -72,9 +74,14 @@ async def deliver_outbox(engine: AsyncEngine, service: Service, adapter: Discord
         message = OutboxMessage(*row)
         result = serialize.loads(message.payload)
         ref = await adapter.announce(message, result)
+        card = getattr(result, "card", None)
         if message.kind == "created" and ref is not None:
             number = result.card.number  # type: ignore[union-attr]
             await service.set_card_ref(message.platform, message.community, number, ref)
+        elif message.kind in REFRESH_KINDS and card is not None:
+            shown = await service.card(message.platform, message.community, card.number)
+            if shown is not None:
+                await adapter.refresh_card(shown)
         async with engine.begin() as conn:
             await conn.execute(
                 text("UPDATE outbox SET delivered_at = created_at WHERE id = :id"),

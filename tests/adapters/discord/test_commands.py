@@ -37,6 +37,7 @@ EXPECTED = {
         "extend": ["market", "closes"],
         "resolve": ["market", "outcome", "evidence", "known"],
         "unresolve": ["market"],
+        "overdue": [],
         "cancel": ["market"],
     },
     "bet": ["market", "outcome", "points"],

@@ -11,14 +11,20 @@ from bot.adapters.discord._buttons import card_view
 from bot.adapters.discord._embeds import announcement, card_embed, not_open_reason, reply
 from bot.core.commands import MICRO
 from bot.core.views import (
+    AnnouncementFailed,
+    FailedAnnouncement,
+    MarketCancelled,
     MarketCard,
     MarketClosed,
     MarketCreated,
     MarketExtended,
     MarketList,
     MarketResolved,
+    MarketUnresolved,
     OutcomeView,
+    OverdueShown,
     Payout,
+    ResolutionReminder,
 )
 
 CLOSES = datetime(2026, 3, 10, 23, 59, 59, tzinfo=UTC)
@@ -110,3 +116,80 @@ def test_announcements_and_replies() -> None:
     assert listing.embeds[0].description.startswith("**#7** Will the @everyone")
     empty = reply(MarketList("open", ()))
     assert empty.content == "No open markets."
+
+
+def test_closing_says_how_the_market_closed_and_who_resolves_without_pinging() -> None:
+    card = make_card(status="closed", closed_at=CLOSES)
+    texts = {
+        "deadline": announcement(MarketClosed(card, resolvers=("3001",), automatic=True)),
+        "late": announcement(MarketClosed(card, late=True, resolvers=("3001",), automatic=True)),
+        "early": announcement(MarketClosed(card, resolvers=("3001", "4004", "carol"))),
+    }
+    assert texts["deadline"].content is not None
+    assert texts["deadline"].content.startswith("🔒 Market #7 closed at its deadline.\n")
+    assert texts["late"].content is not None and texts["late"].content.startswith(
+        "🔒 Market #7 closed late: the deadline passed while the bot was offline."
+    )
+    early = texts["early"].content
+    assert early is not None and early.startswith("🔒 Market #7 closed early.")
+    assert "Waiting for <@3001> and <@4004> or a moderator" in early and "carol" not in early
+    assert "\\@everyone" not in early and "**Will the @everyone question" in early
+    for reply_ in texts.values():
+        assert not reply_.ephemeral and reply_.pings == ()
+        assert reply_.allowed_mentions.to_dict() == {"parse": []}
+
+
+def test_a_reminder_pings_exactly_the_resolvers_with_discord_ids() -> None:
+    card = make_card(status="closed", closed_at=CLOSES)
+    post = announcement(ResolutionReminder(card, CLOSES, ("3001", "4004", "carol", "<@5>")))
+    assert post.content is not None
+    assert post.content.startswith("⏰ <@3001> and <@4004>: market #7 closed <t:")
+    assert "/market resolve market:7" in post.content
+    assert post.pings == (3001, 4004)
+    assert post.allowed_mentions.to_dict() == {"parse": [], "users": [3001, 4004]}
+    nobody = announcement(ResolutionReminder(card, CLOSES, ("carol",)))
+    assert nobody.content is not None and nobody.content.startswith("⏰ Moderators: market #7")
+    assert nobody.allowed_mentions.to_dict() == {"parse": []}
+
+
+def test_failure_notice_cancel_unresolve_texts() -> None:
+    failed = announcement(
+        AnnouncementFailed("closed", 7, "Will it *rain*?", "Discord answered 403", 10, ("3001",))
+    )
+    assert failed.content is not None and failed.pings == ()
+    assert failed.content.startswith(
+        "⚠️ <@3001>: the `closed` announcement of market #7 (Will it \\*rain\\*?) could not be "
+        "posted after 10 attempts: Discord answered 403"
+    )
+    assert "`/market overdue`" in failed.content
+    card = make_card(status="cancelled")
+    cancelled = announcement(MarketCancelled(card, 30 * MICRO, 2))
+    assert cancelled.content is not None
+    assert cancelled.content.startswith("⚪ Market #7 was cancelled (N/A).\n**Will the")
+    assert cancelled.content.endswith("Refunded 30 points to 2 traders.")
+    unresolved = announcement(MarketUnresolved(make_card(status="closed"), "Outcome 1", 40 * MICRO))
+    assert unresolved.content is not None
+    assert unresolved.content.startswith("↩️ Market #7's resolution (Outcome 1) was reversed.")
+    assert "40 points of payouts were taken back" in unresolved.content
+
+
+def test_overdue_lists_markets_oldest_first_and_failed_announcements() -> None:
+    old = make_card(number=3, status="closed", closed_at=datetime(2026, 3, 1, tzinfo=UTC))
+    new = make_card(number=5, status="closed", closed_at=datetime(2026, 3, 2, tzinfo=UTC))
+    gave_up = FailedAnnouncement(
+        "resolved", 4, "2001", 10, datetime(2026, 3, 2, 9, tzinfo=UTC), "Discord answered 403"
+    )
+    shown = reply(OverdueShown((old, new), (gave_up,)))
+    assert shown.ephemeral
+    (embed,) = shown.embeds
+    assert embed.description is not None
+    lines = embed.description.splitlines()
+    assert lines[1].startswith("**#3** ") and lines[2].startswith("**#5** ")
+    assert "created by <@3001>" in lines[1]
+    failed = fields(embed)["Announcements that could not be delivered (newest first)"]
+    assert failed.startswith("`resolved` of #4 in <#2001> · gave up <t:")
+    assert failed.endswith("after 10 attempts: Discord answered 403")
+    only_failed = reply(OverdueShown((), (gave_up,)))
+    assert only_failed.embeds[0].description == "No markets are waiting for a resolution."
+    empty = reply(OverdueShown(()))
+    assert empty.content is not None and empty.content.startswith("No markets are waiting")
