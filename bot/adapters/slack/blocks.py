@@ -13,10 +13,19 @@ from bot.core.services import points, shares_text
 from bot.core.text import bar, percent, render
 from bot.core.timeparse import format_utc
 from bot.core.views import (
+    AnnouncementFailed,
+    FailedAnnouncement,
+    MarketCancelled,
     MarketCard,
+    MarketClosed,
     MarketCreated,
+    MarketExtended,
+    MarketResolved,
     MarketShown,
+    MarketUnresolved,
+    OverdueShown,
     PortfolioShown,
+    ResolutionReminder,
     Result,
 )
 
@@ -130,6 +139,8 @@ def reply(result: Result) -> tuple[str, list[Block] | None]:
         where = f"\nIts card is posted in <#{card.channel}>." if card.channel else ""
         text = f"Market #{card.number} created: {escape_mrkdwn(card.question)}{where}"
         return text, None
+    if isinstance(result, OverdueShown):
+        return overdue_reply(result)
     return text_reply(render(result))
 
 
@@ -142,18 +153,172 @@ def text_reply(text: str) -> tuple[str, list[Block] | None]:
     return safe[:_TEXT_LIMIT], [_section(c) for c in chunks[:40]]
 
 
+def slack_users(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Keep the values that are Slack user ids: configured moderators may be any text, and
+    only real ids may become mentions."""
+    return tuple(u for u in dict.fromkeys(values) if _SLACK_USER.fullmatch(u))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _failed_line(failed: FailedAnnouncement) -> str:
+    about = f" of #{failed.market}" if failed.market is not None else ""
+    where = f" in <#{failed.channel}>" if failed.channel else ""
+    error = escape_mrkdwn((failed.error or "unknown error")[:200])
+    return (
+        f"• `{failed.kind}`{about}{where} · gave up {date_token(failed.failed_at)} after "
+        f"{_plural(failed.attempts, 'attempt')}: {error}"
+    )
+
+
+def overdue_reply(result: OverdueShown) -> tuple[str, list[Block]]:
+    """Closed markets waiting for a resolution (oldest first) and undelivered announcements."""
+    if result.cards:
+        lines = [
+            f"• *#{card.number}* {escape_mrkdwn(card.question)} · closed "
+            f"{date_token(card.closed_at or card.closes_at)}"
+            for card in result.cards
+        ]
+        text = f"{_plural(len(result.cards), 'market')} waiting for a resolution."
+        blocks = [
+            _section("*Waiting for a resolution* (oldest first)\n" + "\n".join(lines)),
+            _context("Resolve one with `/predict resolve &lt;id&gt; &lt;outcome&gt;` (or `na`)."),
+        ]
+    else:
+        text = "No markets are waiting for a resolution."
+        blocks = [_section(text)]
+    if result.failed:
+        text += f" {_plural(len(result.failed), 'announcement')} could not be delivered."
+        blocks.append(
+            _section(
+                "*Announcements that could not be delivered* (newest first)\n"
+                + "\n".join(_failed_line(f) for f in result.failed)
+            )
+        )
+    return text, blocks
+
+
+def _market_line(card: MarketCard) -> str:
+    return f"*{escape_mrkdwn(card.question)}*"
+
+
+def _announce(text: str, *more: Block, fallback: str | None = None) -> tuple[str, list[Block]]:
+    return (fallback or text)[:_TEXT_LIMIT], [_section(text), *more]
+
+
 def announcement(kind: str, result: Result) -> tuple[str, list[Block]]:
-    """Render an announcement posted in a channel (everything but the new market's card)."""
-    text = escape_mrkdwn(render(result))
-    blocks = [_section(text)]
-    # Closings and reminders name who may resolve; failures name the moderators. Only real
-    # Slack user ids become mentions: configured values are user text and stay inert.
-    wanted = (*getattr(result, "resolvers", ()), *getattr(result, "moderators", ()))
-    people = [u for u in dict.fromkeys(wanted) if isinstance(u, str) and _SLACK_USER.match(u)]
-    if people:
-        tags = ", ".join(f"<@{u}>" for u in people)
-        blocks.append(_context(f"For {tags}."))
-    return text[:_TEXT_LIMIT], blocks
+    """Render an announcement posted in a channel (everything but the new market's card).
+
+    Only a resolution reminder mentions anyone: the resolvers, by their Slack ids. User text is
+    escaped, so nothing else ever pings."""
+    if isinstance(result, MarketClosed):
+        return _closed(result)
+    if isinstance(result, ResolutionReminder):
+        return _reminder(result)
+    if isinstance(result, AnnouncementFailed):
+        return _failed(result)
+    if isinstance(result, MarketResolved):
+        return _resolved(result)
+    if isinstance(result, MarketCancelled):
+        card = result.card
+        refunds = (
+            f"Refunded {points(result.total_refunded)} points to "
+            f"{_plural(result.accounts_refunded, 'trader')}."
+            if result.accounts_refunded
+            else "Nobody had traded, so there was nothing to refund."
+        )
+        if result.voided_trades:
+            refunds += (
+                f" {_plural(result.voided_trades, 'trade')} placed after the outcome was known "
+                "were voided."
+            )
+        return _announce(
+            f":white_circle: Market #{card.number} was cancelled (N/A).\n"
+            f"{_market_line(card)}\n{refunds}"
+        )
+    if isinstance(result, MarketUnresolved):
+        card = result.card
+        return _announce(
+            f":leftwards_arrow_with_hook: Market #{card.number}'s resolution "
+            f"({escape_mrkdwn(result.previous)}) was reversed.\n{_market_line(card)}\n"
+            f"{points(result.total_reversed)} points of payouts were taken back. The market is "
+            "closed again and waits for a new resolution."
+        )
+    if isinstance(result, MarketExtended):
+        card = result.card
+        return _announce(
+            f":hourglass_flowing_sand: Market #{card.number} stays open longer: it now closes "
+            f"{date_token(card.closes_at)} instead of {date_token(result.previous_closes_at)}.\n"
+            f"{_market_line(card)}"
+        )
+    return _announce(escape_mrkdwn(render(result)))
+
+
+def _closed(result: MarketClosed) -> tuple[str, list[Block]]:
+    card = result.card
+    if result.late:
+        how = "closed late: the deadline passed while the bot was offline"
+    elif result.automatic:
+        how = "closed at its deadline"
+    else:
+        how = "closed early"
+    return _announce(
+        f":lock: Market #{card.number} {how}.\n{_market_line(card)}\n"
+        "Trading has ended. Waiting for its creator or a moderator to resolve it with "
+        f"`/predict resolve {card.number} &lt;outcome&gt;`."
+    )
+
+
+def _reminder(result: ResolutionReminder) -> tuple[str, list[Block]]:
+    card = result.card
+    people = slack_users(result.resolvers)
+    who = ", ".join(f"<@{u}>" for u in people) or "Moderators"
+    return _announce(
+        f":alarm_clock: {who}: market #{card.number} closed {date_token(result.due_since)} "
+        f"and is still waiting for a resolution.\n{_market_line(card)}\n"
+        f"Resolve it with `/predict resolve {card.number} &lt;outcome&gt;` "
+        "(or `na` to cancel and refund everyone)."
+    )
+
+
+def _failed(result: AnnouncementFailed) -> tuple[str, list[Block]]:
+    what = f"the `{escape_mrkdwn(result.kind)}` announcement"
+    if result.market is not None:
+        what += f" of market #{result.market}"
+        if result.question:
+            what += f" ({escape_mrkdwn(result.question)})"
+    return _announce(
+        f":warning: Moderators: {what} could not be posted after "
+        f"{_plural(result.attempts, 'attempt')}: {escape_mrkdwn(result.error[:300])}\n"
+        "`/predict overdue` lists what was not delivered."
+    )
+
+
+def _resolved(result: MarketResolved) -> tuple[str, list[Block]]:
+    card = result.card
+    lines = [
+        f":checkered_flag: Market #{card.number} resolved: *{escape_mrkdwn(result.outcome)}*",
+        _market_line(card),
+        f"Paid out {points(result.total_paid)} points.",
+    ]
+    if result.evidence:
+        lines.append(f"Evidence: {escape_mrkdwn(result.evidence)}")
+    if result.voided_trades:
+        lines.append(
+            f"{_plural(result.voided_trades, 'trade')} placed after the outcome was known "
+            "were voided."
+        )
+    more: list[Block] = []
+    if result.winners:
+        winners = "  ".join(
+            f"{n}. {escape_mrkdwn(w.display_name)} +{points(w.amount)}"
+            for n, w in enumerate(result.winners, 1)
+        )
+        more.append(_context(f"Top winners: {winners}"))
+    fallback = f"Market #{card.number} resolved: {escape_mrkdwn(result.outcome)}"
+    return _announce("\n".join(lines), *more, fallback=fallback)
 
 
 def bet_modal(card: MarketCard, outcome: int | None, origin: ModalOrigin) -> dict[str, Any]:

@@ -89,10 +89,12 @@ async def test_refresh_card_edits_in_place(
     assert gone.value.permanent
 
 
-async def test_closing_announcement_tags_resolvers(slack: SlackDriver) -> None:
+async def test_closing_announcement_says_how_and_pings_nobody(slack: SlackDriver) -> None:
     await slack.reply_text(CREATE)
     await slack.deliver()
     assert (await slack.reply_text("close 1")).startswith("Market #1 closed")
     await slack.deliver()
     closing = slack.stub.last_message(CHANNEL)
-    assert "<@U0ALICE>" in str(closing.blocks)
+    assert closing.text is not None and closing.text.startswith(":lock: Market #1 closed early.")
+    # The resolution reminder that follows a closing pings the resolvers; this does not.
+    assert "<@" not in str(closing.blocks) and "<!" not in closing.text
