@@ -47,15 +47,15 @@ async def _console(args: argparse.Namespace) -> int:
 
     runtime.announcers.append(ConsoleAnnouncer(out))
     runtime.add_scheduler()
-    await runtime.start()
-    session = ConsoleSession(runtime.service, args.user, set(args.moderator), out)
-    interactive = sys.stdin.isatty()
-    if interactive:
-        out(
-            f"predictbot console on {settings.database.database_url} as {args.user}. "
-            "Type `help`, or Ctrl-D to quit."
-        )
     try:
+        await runtime.start()
+        session = ConsoleSession(runtime.service, args.user, set(args.moderator), out)
+        interactive = sys.stdin.isatty()
+        if interactive:
+            out(
+                f"predictbot console on {settings.database.database_url} as {args.user}. "
+                "Type `help`, or Ctrl-D to quit."
+            )
         await session.run(sys.stdin, prompt=interactive)
     finally:
         await runtime.stop()
@@ -121,11 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_level(command: str) -> str:
+    """LOG_LEVEL from the environment; else, for `run` and `migrate`, from `.env` too (the
+    console stays quiet unless asked)."""
+    explicit = os.environ.get("LOG_LEVEL")
+    if explicit:
+        return explicit
+    if command in ("console", "start"):
+        return "WARNING"
+    try:
+        return Settings().log_level
+    except Exception:  # a bad setting is reported when the command reads the settings
+        return "INFO"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the predictbot command line."""
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("console", "start")
-    level = os.environ.get("LOG_LEVEL", "WARNING" if quiet else "INFO")
+    level = _log_level(args.command)
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

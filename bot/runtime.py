@@ -63,6 +63,7 @@ class Runtime:
         self.adapters: list[PlatformAdapter] = []
         self.announcers: list[Announcer] = []  # announcers that are not chat adapters (console)
         self.background: list[Background] = []
+        self._started: list[PlatformAdapter | Background] = []
 
     async def migrate(self) -> None:
         """Bring the database schema up to date."""
@@ -95,35 +96,74 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        """Migrate, then start adapters and background work."""
+        """Migrate, then start adapters and background work.
+
+        Whatever was (even partly) started is remembered, so `stop` cleans up after a start
+        that failed or was cancelled half-way."""
         await self.migrate()
-        for adapter in self.adapters:
-            await adapter.start()
-        for job in self.background:
-            await job.start()
+        for part in [*self.adapters, *self.background]:
+            self._started.append(part)
+            await part.start()
 
     async def stop(self) -> None:
-        """Stop everything started, in reverse order."""
-        for job in reversed(self.background):
-            await job.stop()
-        for adapter in reversed(self.adapters):
-            await adapter.stop()
+        """Stop everything started, in reverse order: the scheduler, then the dispatcher
+        (delivering what is pending while the adapters still run), then the adapters."""
+        while self._started:
+            part = self._started.pop()
+            try:
+                await part.stop()
+            except Exception:  # the others must still stop, and the database be released
+                log.exception("stopping %s failed", type(part).__name__)
         await self.engine.dispose()
 
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 async def serve(settings: Settings) -> int:
-    """Run the chat adapters until SIGINT/SIGTERM; return the exit code."""
+    """Run the chat adapters until SIGINT/SIGTERM; return the exit code.
+
+    A signal during start-up stops at once too; a second signal while shutting down is
+    handled the default way (it ends the process without waiting)."""
     runtime = Runtime(settings)
     runtime.adapters = runtime.chat_adapters()
     runtime.add_scheduler()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await runtime.start()
-    log.info("predictbot running: %s", ", ".join(type(a).__name__ for a in runtime.adapters))
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.info("%s received: shutting down", sig.name)
+        stop.set()
+        for each in SIGNALS:
+            loop.remove_signal_handler(each)
+
+    for sig in SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    starting = asyncio.create_task(runtime.start(), name="predictbot start")
+    stopping = asyncio.create_task(stop.wait(), name="predictbot stop signal")
+    code = 0
     try:
-        await stop.wait()
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            log.info("stopping before start-up finished")
+            starting.cancel()
+        try:
+            await starting
+        except asyncio.CancelledError:
+            if not stop.is_set():
+                raise
+        except Exception:
+            log.exception("predictbot could not start")
+            code = 1
+        else:
+            log.info(
+                "predictbot running: %s", ", ".join(type(a).__name__ for a in runtime.adapters)
+            )
+            await stopping
     finally:
+        stopping.cancel()
         await runtime.stop()
-    return 0
+        for sig in SIGNALS:
+            loop.remove_signal_handler(sig)
+    log.info("predictbot stopped")
+    return code

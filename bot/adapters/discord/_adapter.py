@@ -122,9 +122,13 @@ class DiscordAdapter:
             raise
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-client")
         ready = asyncio.create_task(client.wait_until_ready())
-        done, _ = await asyncio.wait(
-            {ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
+        try:
+            done, _ = await asyncio.wait(
+                {ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:  # cancelled while connecting: `stop` closes the client
+            ready.cancel()
+            raise
         if ready not in done:
             ready.cancel()
             if self._task in done:
