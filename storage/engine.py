@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "predictbot_read_only"
@@ -39,6 +43,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = make_url(full).database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not make_url(full).query:
+            kwargs.setdefault("async_creator", _inline_creator(database))
         engine = create_async_engine(
             full, connect_args={"timeout": 30}, pool_size=5, max_overflow=0, **kwargs
         )
@@ -63,15 +69,92 @@ def _sqlite_events(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        wal = str(cursor.fetchone()[0]).lower() == "wal"
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        driver = getattr(dbapi_connection, "_connection", None)
+        if wal and isinstance(driver, InlineConnection):
+            driver.inline = True
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection that runs quick calls on the event loop's own thread.
+
+    aiosqlite hands every call (cursor, execute, fetch, close, commit) to a worker thread and
+    back: about 100 µs per hop on a small machine, four hops per statement, while SQLite answers
+    a small statement in microseconds. Once the connection is in WAL mode (set at connect),
+    calls run inline, except those that can wait: `BEGIN` (it waits for the write lock, up to
+    busy_timeout) and statements run under `offloaded()` (set-based payouts and sums), which
+    still go to the worker thread so the loop never stalls on a lock or a long statement.
+    In WAL mode nothing else waits: readers never block, and a writer holds the lock from its
+    `BEGIN IMMEDIATE`."""
+
+    inline = False
+    offload_depth = 0
+    # Calls handed to the worker thread, and calls it finished (each written by one thread):
+    # nothing runs inline while the thread may still be using the connection (a cancelled
+    # caller does not stop the thread's call).
+    submitted = 0
+    finished = 0
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if (
+            self.inline
+            and not self.offload_depth
+            and self.submitted == self.finished
+            and not _may_wait(args)
+        ):
+            if not self._running or not self._connection:
+                raise ValueError("Connection closed")
+            return fn(*args, **kwargs)
+
+        def threaded() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.finished += 1
+
+        self.submitted += 1
+        return await super()._execute(threaded)  # type: ignore[no-untyped-call]
+
+
+def _may_wait(args: tuple[Any, ...]) -> bool:
+    return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN"
+
+
+def _inline_creator(database: str) -> Callable[[], Any]:
+    async def create() -> aiosqlite.Connection:
+        def connector() -> sqlite3.Connection:
+            # Used from the loop's thread and the worker thread, never both at once.
+            return sqlite3.connect(database, timeout=30, check_same_thread=False)
+
+        connection = InlineConnection(connector, 64)
+        connection._thread.daemon = True
+        return await connection
+
+    return create
+
+
+@asynccontextmanager
+async def offloaded(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Run the statements of this block on the driver's worker thread (long statements)."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, InlineConnection):
+        yield
+        return
+    driver.offload_depth += 1
+    try:
+        yield
+    finally:
+        driver.offload_depth -= 1
 
 
 def alembic_config() -> Config:

@@ -48,7 +48,7 @@ from bot.core.models import (
 from bot.core.ports import BatchSummary, MarketDraft, MarketRef
 from bot.core.views import FailedAnnouncement
 from storage import tables as t
-from storage.engine import READ_ONLY, is_sqlite
+from storage.engine import READ_ONLY, is_sqlite, offloaded
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
@@ -341,8 +341,12 @@ class SqlTx:
         if self.on_commit is not None:
             self.on_commit()
 
-    async def _exec(self, statement: Any, params: Any = None) -> Any:
+    async def _exec(self, statement: Any, params: Any = None, *, bulk: bool = False) -> Any:
+        """Execute a statement; `bulk` ones (set-based, long) run off the event loop's thread."""
         try:
+            if bulk:
+                async with offloaded(self.conn):
+                    return await self.conn.execute(statement, params)
             return await self.conn.execute(statement, params)
         except DBAPIError as error:
             if is_retryable(error):
@@ -550,6 +554,7 @@ class SqlTx:
                 }
                 for x in transfers
             ],
+            bulk=True,
         )
         await self._apply(batch, (kind,))
 
@@ -572,7 +577,8 @@ class SqlTx:
         await self._exec(
             update(t.account)
             .where(t.account.c.id == deltas.c.acc)
-            .values(balance=t.account.c.balance + deltas.c.delta)
+            .values(balance=t.account.c.balance + deltas.c.delta),
+            bulk=True,
         )
 
     async def _insert_ledger_from(self, query: Any, kind: str) -> None:
@@ -600,7 +606,8 @@ class SqlTx:
                     sub.c.batch,
                     sub.c.created_at,
                 ),
-            )
+            ),
+            bulk=True,
         )
 
     async def pay_winning_shares(self, market: Market, outcome: int, batch: str) -> None:
@@ -732,7 +739,8 @@ class SqlTx:
         net = self._user_net(batch, kinds)
         totals = (
             await self._exec(
-                select(func.coalesce(func.sum(net.c.net), 0), func.count()).where(net.c.net != 0)
+                select(func.coalesce(func.sum(net.c.net), 0), func.count()).where(net.c.net != 0),
+                bulk=True,
             )
         ).one()
         best: tuple[tuple[str, str, int], ...] = ()
@@ -741,7 +749,8 @@ class SqlTx:
                 select(t.account.c.user_id, t.account.c.display_name, net.c.net)
                 .join(t.account, t.account.c.id == net.c.acc)
                 .order_by(net.c.net.desc(), t.account.c.id)
-                .limit(top)
+                .limit(top),
+                bulk=True,
             )
             best = tuple((r.user_id, r.display_name, int(r.net)) for r in rows)
         return BatchSummary(int(totals[0]), int(totals[1]), best)
