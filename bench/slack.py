@@ -63,12 +63,15 @@ async def burst(
         return took
 
     latencies = await asyncio.gather(*(one(b, h) for b, h in requests))
-    # Let the bets finish and reply before the next burst.
+    # Let the bets finish, reply and refresh App Homes before the next burst.
     deadline = time.perf_counter() + 60
-    while len(stub.responses) < before + len(users):
+    calls, quiet = -1, 0
+    while len(stub.responses) < before + len(users) or quiet < 10:
         if time.perf_counter() > deadline:
             raise RuntimeError("slack replies missing after 60 s")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+        quiet = quiet + 1 if len(stub.calls) == calls else 0
+        calls = len(stub.calls)
     return list(latencies)
 
 
@@ -118,7 +121,8 @@ async def run(bench: Bench) -> Figure:
             f"Bursts of {n} and of {m} simultaneous signed `/predict bet 1 Yes 5` requests "
             "(one user each) to the real `SlackAdapter` HTTP server (slack-bolt on aiohttp) on "
             "127.0.0.1, backed by a fresh SQLite file and the Slack Web API stand-in; client in "
-            "the same process. Time to ack = request sent → HTTP 200."
+            "the same process. Time to ack = request sent → HTTP 200. After each burst the "
+            "suite waits for the replies and App Home refreshes to finish."
         ),
     )
     p50 = Series(f"{n} concurrent: p50 ack (ms)", "ms")
