@@ -57,6 +57,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         parsed = parsed.difference_update_query(["schema"])
         settings = kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})
         settings["search_path"] = str(schema)
+        settings.setdefault("application_name", f"predictbot:{schema}")
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_async_engine(parsed, **kwargs)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.services import Service
 from storage.engine import create_engine
+from tests import helpers
 from tests.helpers import (
     REQUIRE_PG,
     FakeClock,
@@ -62,3 +63,11 @@ def clock() -> FakeClock:
 def service(engine: AsyncEngine, clock: FakeClock) -> Service:
     """Return the service on a fresh database with a fake clock."""
     return make_service(engine, clock)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name PostgreSQL connections that tests left open (their schemas were dropped anyway)."""
+    if helpers.LEAKS:
+        terminalreporter.section("leaked PostgreSQL connections")
+        for schema, state, query in helpers.LEAKS:
+            terminalreporter.write_line(f"{schema}: {state}: {query[:200]}")

@@ -23,6 +23,8 @@ PG_URL = os.environ.get("PREDICTBOT_TEST_PG_URL", "postgresql://postgres@127.0.0
 REQUIRE_PG = os.environ.get("PREDICTBOT_REQUIRE_PG") == "1"
 
 _pg_state: dict[str, str | None] = {}
+# Connections still open when a test's schema was dropped (set to a list to collect them).
+LEAKS: list[tuple[str, str, str]] | None = []
 
 
 def pg_unavailable_reason() -> str | None:
@@ -83,8 +85,16 @@ async def fresh_database(kind: str, tmp_dir: str) -> AsyncIterator[str]:
         await engine.dispose()
         yield url
     finally:
+        # A connection a test leaked (still in a transaction) would make DROP wait forever.
+        leaked = await admin.fetch(
+            "SELECT pg_terminate_backend(pid), state, query FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            f"predictbot:{schema}",
+        )
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
+        if LEAKS is not None:
+            LEAKS.extend((schema, r["state"], r["query"]) for r in leaked)
 
 
 def make_service(
