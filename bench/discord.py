@@ -4,7 +4,9 @@ The real `DiscordAdapter` (discord.py) connects to the Discord stand-in
 (`tests.fakes.discord_stub`: REST + gateway websocket on 127.0.0.1) and serves a fresh SQLite
 file. A burst of `/bet market:1 outcome:Yes points:5` INTERACTION_CREATE events, one per guild
 member, is dispatched back to back over the gateway; each is timed from its dispatch to the
-bot's interaction callback (`InteractionRecord.response_delay`).
+bot's interaction callback (`InteractionRecord.response_delay`). The adapter defers a bet at
+once, so the suite also times dispatch → the result (the edit replacing "thinking…"), and waits
+for every result before stopping the adapter.
 """
 
 from __future__ import annotations
@@ -21,14 +23,22 @@ from bot.runtime import SystemClock
 from bot.settings import DiscordSettings
 from storage.engine import create_engine
 from storage.sql_store import SqlStore
-from tests.fakes.discord_stub import CHANNEL_ID, GUILD_ID, DiscordStub, make_member
+from tests.fakes.discord_stub import (
+    APP_ID,
+    CHANNEL_ID,
+    DEFERRED_CHANNEL_MESSAGE,
+    GUILD_ID,
+    DiscordStub,
+    make_member,
+)
 
 KEY = "discord"
 TOKEN = "bench-token"
 FIRST_USER = 500_000
 
 
-async def run_once(bench: Bench) -> list[float]:
+async def run_once(bench: Bench) -> tuple[list[float], list[float]]:
+    """Return the delays (s) from dispatch to the callback, and to the bet's result."""
     from bot.adapters.discord import DiscordAdapter
 
     burst = bench.sizes.discord_burst
@@ -70,13 +80,25 @@ async def run_once(bench: Bench) -> list[float]:
             records = [await bet(user) for user in users[1:]]
             await asyncio.gather(*(r.wait_response(timeout=30) for r in records))
             delays = [r.response_delay for r in records]
+            results: list[float] = []
+            for rec in records:
+                if rec.response_type == DEFERRED_CHANNEL_MESSAGE:
+                    await stub.wait_until(lambda rec=rec: rec.edits or rec.followups, timeout=30)
+                    results.append(last_write(stub, rec.token) - rec.dispatched_at)
+                elif rec.responded_at is not None:
+                    results.append(rec.responded_at - rec.dispatched_at)
             if stub.errors:
                 raise RuntimeError(f"discord stand-in errors: {stub.errors[:3]}")
-            return [d for d in delays if d is not None]
+            return [d for d in delays if d is not None], results
         finally:
             await adapter.stop()
             await stub.stop()
             await engine.dispose()
+
+
+def last_write(stub: DiscordStub, token: str) -> float:
+    """Return when the bot last sent an interaction's answer through its webhook."""
+    return max(r.time for r in stub.requests if r.path.startswith(f"/webhooks/{APP_ID}/{token}"))
 
 
 async def run(bench: Bench) -> Figure:
@@ -90,17 +112,26 @@ async def run(bench: Bench) -> Figure:
             f"{burst} `/bet market:1 outcome:Yes points:5` INTERACTION_CREATE events (one "
             "guild member each) dispatched back to back over the stand-in's gateway websocket "
             "to the real `DiscordAdapter` (discord.py) on a fresh SQLite file; each timed from "
-            "dispatch to the interaction callback arriving at the stand-in's REST API."
+            "dispatch to the interaction callback arriving at the stand-in's REST API. Bets "
+            "are deferred at once; the result rows time dispatch to the edit that replaces "
+            '"thinking…" with the bet\'s result (for information, no target).'
         ),
     )
     p50 = Series("p50 dispatch → callback (ms)", "ms")
     p99 = Series("p99 dispatch → callback (ms)", "ms")
+    r50 = Series("p50 dispatch → result (ms)", "ms")
+    r99 = Series("p99 dispatch → result (ms)", "ms")
     for r in range(bench.runs):
-        delays = await run_once(bench)
+        delays, results = await run_once(bench)
         p50.values.append(pct(delays, 0.5) * 1000)
         p99.values.append(pct(delays, 0.99) * 1000)
-        bench.log(f"  run {r + 1}: p50 {p50.values[-1]:.1f} ms, p99 {p99.values[-1]:.1f} ms")
-    figure.series += [p50, p99]
+        r50.values.append(pct(results, 0.5) * 1000)
+        r99.values.append(pct(results, 0.99) * 1000)
+        bench.log(
+            f"  run {r + 1}: callback p50 {p50.values[-1]:.1f} ms, p99 {p99.values[-1]:.1f} ms;"
+            f" result p50 {r50.values[-1]:.1f} ms, p99 {r99.values[-1]:.1f} ms"
+        )
+    figure.series += [p50, p99, r50, r99]
     figure.verdicts.append(
         f"median p99 {p99.median:.1f} ms (≤ 50 ms) — {'met' if p99.median <= 50 else 'MISSED'}"
     )

@@ -207,8 +207,9 @@ async def test_run_serves_discord_and_slack_and_stops_gracefully(
         )
     )
     await created.wait_response(timeout=5)
-    assert created.ephemeral
-    assert "Created market #1" in str(created.response_data.get("content"))
+    assert created.ephemeral  # deferred privately, then the "thinking…" is edited once
+    (answer,) = await created.wait_edits(1, timeout=5)
+    assert "Created market #1" in str(answer.get("content"))
     await discord.wait_for_message(
         CHANNEL_ID,
         lambda m: (
@@ -226,6 +227,7 @@ async def test_run_serves_discord_and_slack_and_stops_gracefully(
         )
     )
     await closing.wait_response(timeout=5)
+    await closing.wait_edits(1, timeout=5)  # the close is done (its answer replaced "thinking…")
     started = time.monotonic()
     bot.process.send_signal(signal.SIGTERM)
     try:

@@ -13,7 +13,19 @@ from discord import app_commands
 from bot.adapters.discord._buttons import card_view
 from bot.adapters.discord._embeds import NO_MENTIONS, Reply, clip, not_open_reason, reply
 from bot.adapters.discord._modals import BetModal
-from bot.core.commands import Command
+from bot.core.commands import (
+    CancelMarket,
+    ClaimDaily,
+    CloseMarket,
+    Command,
+    Configure,
+    CreateMarket,
+    ExtendMarket,
+    PlaceBet,
+    ResolveMarket,
+    SellShares,
+    UnresolveMarket,
+)
 from bot.core.errors import InvalidInput, PredictError
 from bot.core.models import Actor, Context
 from bot.core.services import Service
@@ -29,6 +41,19 @@ CHOICE_NAME_MAX = 100
 # Discord answers "already acknowledged" / "unknown interaction" to a second answer of a
 # duplicated or expired interaction; neither is worth more than a log line.
 _QUIET_CODES = {40060, 10062}
+# Commands that change something: deferred at once, their result sent as an edit.
+CHANGES = (
+    PlaceBet,
+    SellShares,
+    CreateMarket,
+    CloseMarket,
+    ExtendMarket,
+    ResolveMarket,
+    UnresolveMarket,
+    CancelMarket,
+    ClaimDaily,
+    Configure,
+)
 
 CardChanged = Callable[[str, int], None]
 
@@ -89,12 +114,26 @@ class Interactions:
         *,
         public: bool = False,
     ) -> None:
-        """Run the command `build()` makes for this interaction and answer the user."""
+        """Run the command `build()` makes for this interaction and answer the user.
+
+        A command that changes something is acknowledged at once ("thinking…", private unless
+        `public`) and its result replaces that message, so a burst of commands queueing on the
+        database never delays the acknowledgement. A read answers in the first callback if the
+        service is quick enough, else defers too.
+        """
         try:
             ctx = context_of(interaction)
             command = build()
         except PredictError as error:
             await self._respond(interaction, Reply(content=error.message))
+            return
+        if isinstance(command, CHANGES):
+            if not await self._defer(interaction, ephemeral=not public):
+                # Not acknowledged (a duplicate, or expired): the user would never see the
+                # result, so change nothing.
+                return
+            answer = await self._execute(command, ctx, public)
+            await self._follow_up(interaction, answer, deferred_public=public)
             return
         work = asyncio.ensure_future(self._execute(command, ctx, public))
         done, _ = await asyncio.wait({work}, timeout=self.respond_within)

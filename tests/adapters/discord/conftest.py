@@ -19,6 +19,7 @@ from bot.scheduling.dispatcher import REFRESH_KINDS
 from bot.settings import DiscordSettings
 from tests.fakes.discord_stub import (
     CHANNEL_ID,
+    DEFERRED_CHANNEL_MESSAGE,
     GUILD_ID,
     MEMBER_USER_ID,
     MODAL,
@@ -107,11 +108,11 @@ class Harness:
         user: int = MEMBER_USER_ID,
         channel: int = CHANNEL_ID,
     ) -> InteractionRecord:
-        """Run a slash command and wait for its initial response."""
+        """Run a slash command and wait for its answer (after a deferral, the edit)."""
         rec = await self.stub.send_interaction(
             self.stub.slash_command(path, options or {}, user_id=user, channel_id=channel)
         )
-        await rec.wait_response()
+        await answered(rec)
         return rec
 
     async def deliver(self) -> int:
@@ -145,13 +146,29 @@ class Harness:
                 click.modal["custom_id"], {"points": points}, user_id=user, message=card
             )
         )
-        await submit.wait_response()
+        await answered(submit)
         return submit
 
 
+async def answered(rec: InteractionRecord, timeout: float = 3.0) -> InteractionRecord:  # noqa: ASYNC109
+    """Wait for an interaction's answer: its callback and, if that deferred, the one message
+    that replaces the "thinking…" (an edit, or a private follow-up after a public deferral)."""
+    await rec.wait_response(timeout)
+    if rec.response_type == DEFERRED_CHANNEL_MESSAGE:
+        await rec._notifier.wait_for(
+            lambda: rec.edits or rec.followups, timeout, f"interaction {rec.id} answer"
+        )
+    return rec
+
+
 def content(rec: InteractionRecord) -> str:
-    """Return the text of an interaction's initial answer."""
-    return str(rec.response_data.get("content") or "")
+    """Return the text an interaction's user sees: the first callback's, or after a deferral
+    the one edit or follow-up that answered it (never more than one)."""
+    if rec.response_type != DEFERRED_CHANNEL_MESSAGE:
+        return str(rec.response_data.get("content") or "")
+    answers = rec.edits + rec.followups
+    assert len(answers) <= 1, answers  # the answer is sent once, never changed again
+    return str(answers[0].get("content") or "") if answers else ""
 
 
 @pytest.fixture

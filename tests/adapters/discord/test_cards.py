@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.adapters.discord.conftest import Harness, content, start_adapter
+from tests.adapters.discord.conftest import Harness, answered, content, start_adapter
 from tests.fakes.discord_stub import (
     CHANNEL_ID,
     EPHEMERAL,
@@ -80,7 +80,7 @@ async def test_button_opens_modal_and_the_bet_edits_the_card(
     submit = await stub.send_interaction(
         stub.modal_submit(click.modal["custom_id"], {"points": "100"}, message=card)
     )
-    await submit.wait_response()
+    await answered(submit)
     assert submit.ephemeral
     assert "Bought 148.99 shares of Yes in #1 for 100 points. Yes: 50% → 82%" in content(submit)
     await harness.adapter.cards.flush()
