@@ -143,6 +143,70 @@ def is_retryable(error: DBAPIError) -> bool:
     return code in RETRYABLE_SQLSTATES
 
 
+# Hot-path statements (a bet and a sale), built once and executed with parameter dicts:
+# SQLAlchemy caches their compiled form, and nothing rebuilds `.where()`/`.values()` per call.
+_COMMUNITY_BY_ID = select(t.community).where(t.community.c.id == bindparam("p_id"))
+_MARKET_BY_NUMBER = select(t.market).where(
+    t.market.c.community_id == bindparam("p_community"),
+    t.market.c.number == bindparam("p_number"),
+)
+_MARKET_BY_NUMBER_LOCKED = _MARKET_BY_NUMBER.with_for_update()
+_MARKET_UPDATE = update(t.market).where(t.market.c.id == bindparam("p_id"))
+_ACCOUNT_OF_USER = select(t.account).where(
+    t.account.c.community_id == bindparam("p_community"),
+    t.account.c.user_id == bindparam("p_user"),
+)
+_DEBIT = (
+    update(t.account)
+    .where(t.account.c.id == bindparam("p_id"))
+    .values(balance=t.account.c.balance - bindparam("p_amount"))
+    .returning(t.account.c.balance)
+)
+_DEBIT_FUNDED = _DEBIT.where(t.account.c.balance >= bindparam("p_amount"))
+_CREDIT = (
+    update(t.account)
+    .where(t.account.c.id == bindparam("p_id"))
+    .values(balance=t.account.c.balance + bindparam("p_amount"))
+)
+
+
+def _spend_statement(rename: bool) -> Any:
+    """Debit a user's account found by user id if it holds enough (renaming it if asked)."""
+    values: dict[str, Any] = {"balance": t.account.c.balance - bindparam("p_amount")}
+    if rename:
+        values["display_name"] = bindparam("p_name")
+    return (
+        update(t.account)
+        .where(
+            t.account.c.community_id == bindparam("p_community"),
+            t.account.c.user_id == bindparam("p_user"),
+            t.account.c.balance >= bindparam("p_amount"),
+        )
+        .values(**values)
+        .returning(*t.account.c)
+    )
+
+
+_SPEND = _spend_statement(rename=False)
+_SPEND_RENAMED = _spend_statement(rename=True)
+_LEDGER_INSERT = t.ledger.insert()
+_POSITIONS_OF = select(t.position).where(
+    t.position.c.market_id == bindparam("p_market"),
+    t.position.c.account_id == bindparam("p_account"),
+)
+_POSITION_INSERT = t.position.insert().returning(t.position.c.id)
+_POSITION_UPDATE = update(t.position).where(t.position.c.id == bindparam("p_id"))
+_TRADE_INSERT = t.trade.insert().returning(t.trade.c.id)
+_REQUEST_FINISH = update(t.request).where(
+    t.request.c.community_id == bindparam("p_community"),
+    t.request.c.request_id == bindparam("p_request"),
+)
+_REQUEST_RESULT = select(t.request.c.result_json).where(
+    t.request.c.community_id == bindparam("p_community"),
+    t.request.c.request_id == bindparam("p_request"),
+)
+
+
 class SqlStore:
     """Open transactions on a database; implements `bot.core.ports.Store`."""
 
@@ -158,6 +222,9 @@ class SqlStore:
         self._write_lock = asyncio.Lock()
         self._community_ids: dict[tuple[str, str], int] = {}
         self._now = now or (lambda: datetime.now(UTC))
+        self._claim_request = (
+            self.insert(t.request).on_conflict_do_nothing().returning(t.request.c.id)
+        )
 
     def insert(self, table: Any) -> Any:
         """Return a dialect-specific INSERT (for ON CONFLICT)."""
@@ -316,9 +383,7 @@ class SqlTx:
     @classmethod
     async def open(cls, store: SqlStore, conn: AsyncConnection, community_id: int) -> SqlTx:
         """Load the community and wrap the connection."""
-        row = (
-            await conn.execute(select(t.community).where(t.community.c.id == community_id))
-        ).one()
+        row = (await conn.execute(_COMMUNITY_BY_ID, {"p_id": community_id})).one()
         community = Community(
             id=row.id,
             platform=row.platform,
@@ -366,26 +431,21 @@ class SqlTx:
         """Record a request id; return the stored answer if it was seen before."""
         inserted = (
             await self._exec(
-                self.store.insert(t.request)
-                .values(
-                    community_id=self.community.id,
-                    request_id=request_id,
-                    user_id=user_id,
-                    command=command,
-                    created_at=self._now,
-                )
-                .on_conflict_do_nothing()
-                .returning(t.request.c.id)
+                self.store._claim_request,
+                {
+                    "community_id": self.community.id,
+                    "request_id": request_id,
+                    "user_id": user_id,
+                    "command": command,
+                    "created_at": self._now,
+                },
             )
         ).first()
         if inserted is not None:
             return None
         stored = (
             await self._exec(
-                select(t.request.c.result_json).where(
-                    t.request.c.community_id == self.community.id,
-                    t.request.c.request_id == request_id,
-                )
+                _REQUEST_RESULT, {"p_community": self.community.id, "p_request": request_id}
             )
         ).scalar_one()
         return str(stored) if stored is not None else None
@@ -393,12 +453,8 @@ class SqlTx:
     async def finish_request(self, request_id: str, result: str) -> None:
         """Store the answer to a claimed request."""
         await self._exec(
-            update(t.request)
-            .where(
-                t.request.c.community_id == self.community.id,
-                t.request.c.request_id == request_id,
-            )
-            .values(result_json=result)
+            _REQUEST_FINISH,
+            {"p_community": self.community.id, "p_request": request_id, "result_json": result},
         )
 
     # -- accounts ------------------------------------------------------------------------
@@ -407,10 +463,7 @@ class SqlTx:
         """Return the user's account if it exists."""
         row = (
             await self._exec(
-                select(t.account).where(
-                    t.account.c.community_id == self.community.id,
-                    t.account.c.user_id == user_id,
-                )
+                _ACCOUNT_OF_USER, {"p_community": self.community.id, "p_user": user_id}
             )
         ).first()
         return None if row is None else _account(row)
@@ -503,33 +556,81 @@ class SqlTx:
         """Move points; with require_funds, refuse (return False) rather than overdraw."""
         if amount <= 0:
             raise ValueError("transfers move a positive amount")
-        debit = update(t.account).where(t.account.c.id == from_account)
-        if require_funds:
-            debit = debit.where(t.account.c.balance >= amount)
-        result = await self._exec(debit.values(balance=t.account.c.balance - amount))
-        if result.rowcount != 1:
+        if await self._debit(from_account, amount, require_funds=require_funds) is None:
             if require_funds:
                 return False
             raise LookupError(f"no account {from_account}")
-        await self._exec(
-            update(t.account)
-            .where(t.account.c.id == to_account)
-            .values(balance=t.account.c.balance + amount)
-        )
-        await self._exec(
-            t.ledger.insert().values(
-                community_id=self.community.id,
-                from_account=from_account,
-                to_account=to_account,
-                amount=amount,
-                kind=kind,
-                market_id=market_id,
-                trade_id=trade_id,
-                batch=batch,
-                created_at=self._now,
-            )
+        await self._credit_and_record(
+            from_account, to_account, amount, kind, market_id, trade_id, batch
         )
         return True
+
+    async def spend(
+        self,
+        user_id: str,
+        display_name: str,
+        to_account: int,
+        amount: int,
+        kind: str,
+        *,
+        market_id: int | None = None,
+    ) -> tuple[Account, bool]:
+        """Move points from a user's account unless it holds too few; see `Tx.spend`."""
+        if amount <= 0:
+            raise ValueError("transfers move a positive amount")
+        name = display_name[:100]
+        # One statement finds, renames and debits an existing account with enough points.
+        params = {
+            "p_community": self.community.id,
+            "p_user": user_id,
+            "p_amount": amount,
+            "p_name": name,
+        }
+        row = (await self._exec(_SPEND_RENAMED if name else _SPEND, params)).first()
+        if row is not None:
+            account = _account(row)
+        else:
+            # A new account, or one with too few points: the general path.
+            account = await self.ensure_account(user_id, display_name)
+            balance = await self._debit(account.id, amount, require_funds=True)
+            if balance is None:
+                return account, False
+            account.balance = balance
+        await self._credit_and_record(account.id, to_account, amount, kind, market_id, None, None)
+        return account, True
+
+    async def _debit(self, account_id: int, amount: int, *, require_funds: bool) -> int | None:
+        """Take points from an account; return its new balance, or None if refused/missing."""
+        statement = _DEBIT_FUNDED if require_funds else _DEBIT
+        row = (await self._exec(statement, {"p_id": account_id, "p_amount": amount})).first()
+        return None if row is None else int(row.balance)
+
+    async def _credit_and_record(
+        self,
+        from_account: int,
+        to_account: int,
+        amount: int,
+        kind: str,
+        market_id: int | None,
+        trade_id: int | None,
+        batch: str | None,
+    ) -> None:
+        """Credit a debited amount and write its ledger row."""
+        await self._exec(_CREDIT, {"p_id": to_account, "p_amount": amount})
+        await self._exec(
+            _LEDGER_INSERT,
+            {
+                "community_id": self.community.id,
+                "from_account": from_account,
+                "to_account": to_account,
+                "amount": amount,
+                "kind": kind,
+                "market_id": market_id,
+                "trade_id": trade_id,
+                "batch": batch,
+                "created_at": self._now,
+            },
+        )
 
     async def bulk_transfer(
         self, transfers: Sequence[Transfer], kind: str, market_id: int, batch: str
@@ -759,12 +860,9 @@ class SqlTx:
 
     async def get_market(self, number: int, *, lock: bool = False) -> Market | None:
         """Return a market by its number, locked for update when asked."""
-        query = select(t.market).where(
-            t.market.c.community_id == self.community.id, t.market.c.number == number
-        )
-        if lock and not self.store.sqlite:
-            query = query.with_for_update()
-        row = (await self._exec(query)).first()
+        query = _MARKET_BY_NUMBER_LOCKED if lock and not self.store.sqlite else _MARKET_BY_NUMBER
+        params = {"p_community": self.community.id, "p_number": number}
+        row = (await self._exec(query, params)).first()
         return None if row is None else _market(row)
 
     async def list_markets(self, statuses: Sequence[str], limit: int) -> list[Market]:
@@ -856,34 +954,30 @@ class SqlTx:
     async def save_market(self, market: Market) -> None:
         """Write a market's mutable fields back."""
         await self._exec(
-            update(t.market)
-            .where(t.market.c.id == market.id)
-            .values(
-                status=market.status,
-                q_json=json.dumps(market.q),
-                volume=market.volume,
-                traders=market.traders,
-                closes_at=market.closes_at,
-                closed_at=market.closed_at,
-                resolved_at=market.resolved_at,
-                resolution=market.resolution,
-                evidence=market.evidence,
-                known_at=market.known_at,
-                settlement=market.settlement,
-                escrow_before=market.escrow_before,
-                card_ref=market.card_ref,
-            )
+            _MARKET_UPDATE,
+            {
+                "p_id": market.id,
+                "status": market.status,
+                "q_json": json.dumps(market.q),
+                "volume": market.volume,
+                "traders": market.traders,
+                "closes_at": market.closes_at,
+                "closed_at": market.closed_at,
+                "resolved_at": market.resolved_at,
+                "resolution": market.resolution,
+                "evidence": market.evidence,
+                "known_at": market.known_at,
+                "settlement": market.settlement,
+                "escrow_before": market.escrow_before,
+                "card_ref": market.card_ref,
+            },
         )
 
     # -- positions and trades ------------------------------------------------------------
 
     async def positions(self, market_id: int, account_id: int) -> list[Position]:
         """Return an account's positions in a market."""
-        rows = await self._exec(
-            select(t.position).where(
-                t.position.c.market_id == market_id, t.position.c.account_id == account_id
-            )
-        )
+        rows = await self._exec(_POSITIONS_OF, {"p_market": market_id, "p_account": account_id})
         return [_position(r) for r in rows]
 
     async def save_position(self, position: Position) -> None:
@@ -894,42 +988,34 @@ class SqlTx:
             "first_trade_id": position.first_trade_id,
         }
         if position.id is None:
-            position.id = (
-                await self._exec(
-                    t.position.insert()
-                    .values(
-                        market_id=position.market_id,
-                        account_id=position.account_id,
-                        outcome=position.outcome,
-                        **values,
-                    )
-                    .returning(t.position.c.id)
-                )
-            ).scalar_one()
+            new = {
+                "market_id": position.market_id,
+                "account_id": position.account_id,
+                "outcome": position.outcome,
+                **values,
+            }
+            position.id = (await self._exec(_POSITION_INSERT, new)).scalar_one()
         else:
-            await self._exec(
-                update(t.position).where(t.position.c.id == position.id).values(**values)
-            )
+            await self._exec(_POSITION_UPDATE, {"p_id": position.id, **values})
 
     async def add_trade(self, trade: Trade) -> int:
         """Store a trade and return its id."""
         new_id = (
             await self._exec(
-                t.trade.insert()
-                .values(
-                    market_id=trade.market_id,
-                    account_id=trade.account_id,
-                    outcome=trade.outcome,
-                    side=trade.side,
-                    amount=trade.amount,
-                    shares=trade.shares,
-                    prob_before=trade.prob_before,
-                    prob_after=trade.prob_after,
-                    created_at=trade.created_at,
-                    request_id=trade.request_id,
-                    voided=False,
-                )
-                .returning(t.trade.c.id)
+                _TRADE_INSERT,
+                {
+                    "market_id": trade.market_id,
+                    "account_id": trade.account_id,
+                    "outcome": trade.outcome,
+                    "side": trade.side,
+                    "amount": trade.amount,
+                    "shares": trade.shares,
+                    "prob_before": trade.prob_before,
+                    "prob_after": trade.prob_after,
+                    "created_at": trade.created_at,
+                    "request_id": trade.request_id,
+                    "voided": False,
+                },
             )
         ).scalar_one()
         return int(new_id)

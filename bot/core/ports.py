@@ -143,6 +143,23 @@ class Tx(Protocol):
         """Move points; with require_funds, refuse (return False) rather than overdraw."""
         ...
 
+    async def spend(
+        self,
+        user_id: str,
+        display_name: str,
+        to_account: int,
+        amount: int,
+        kind: str,
+        *,
+        market_id: int | None = None,
+    ) -> tuple[Account, bool]:
+        """Move points from a user's account to another unless it holds too few.
+
+        The account is found (and renamed) or created with the starting balance, as by
+        `ensure_account`. Returns it with its balance after the move, read in the same
+        statement as the debit, and whether the points moved (False: refused, balance as is)."""
+        ...
+
     async def bulk_transfer(
         self, transfers: Sequence[Transfer], kind: str, market_id: int, batch: str
     ) -> None:

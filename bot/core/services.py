@@ -413,21 +413,22 @@ class Service:
         market = await self._market(tx, cmd.market, lock=True)
         self._require_trading(market)
         i = self._outcome(market, cmd.outcome)
-        account = await tx.ensure_account(ctx.actor.user_id, ctx.actor.display_name)
         amount = cmd.points * MICRO
         before = probabilities(market)[i]
         if market.mechanism == "lmsr":
             shares = lmsr.shares_for_amount(market.q, market.liquidity, i, amount)
         else:
             shares = amount
-        if not await tx.transfer(
-            account.id,
+        # Finds (or creates) the account and debits it: one statement for a known bettor.
+        account, paid = await tx.spend(
+            ctx.actor.user_id,
+            ctx.actor.display_name,
             market.escrow_account_id,
             amount,
             "bet",
             market_id=market.id,
-            require_funds=True,
-        ):
+        )
+        if not paid:
             raise InsufficientFunds(
                 f"You have {account.balance // MICRO:,} points; this bet needs {cmd.points:,}."
             )
@@ -469,7 +470,7 @@ class Service:
             shares=shares,
             prob_before=before,
             prob_after=after,
-            balance=account.balance - amount,
+            balance=account.balance,  # read back by the debit, so never stale
         )
 
     async def _sell(self, tx: Tx, cmd: SellShares, ctx: Context) -> Result:
