@@ -94,7 +94,8 @@ async def fresh_database(kind: str, tmp_dir: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
         if LEAKS is not None:
-            LEAKS.extend((schema, r["state"], r["query"]) for r in leaked)
+            test = os.environ.get("PYTEST_CURRENT_TEST", schema)
+            LEAKS.extend((test, r["state"], r["query"]) for r in leaked)
 
 
 def make_service(

@@ -107,18 +107,19 @@ class SlackAdapter:
         log.info("slack: serving %s on port %s", EVENTS_PATH, self.port)
 
     async def stop(self) -> None:
-        """Land pending card edits, then stop serving."""
-        try:
-            await asyncio.wait_for(self.bridge.cards.flush(), timeout=5)
-        except TimeoutError:
-            log.warning("slack: pending card edits abandoned at shutdown")
-        self.bridge.cards.close()
+        """Stop taking requests, let acknowledged work finish, land pending card edits."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.bridge.inflight.wait_idle(within=10)
+        try:
+            await asyncio.wait_for(self.bridge.cards.flush(), timeout=5)
+        except TimeoutError:
+            log.warning("slack: pending card edits abandoned at shutdown")
+        self.bridge.cards.close()
 
     async def announce(self, message: OutboxMessage, result: Result) -> str | None:
         """Post an announcement (a new market's card for `created`); return `channel:ts`."""

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.cards import Coalescer
+from bot.adapters.inflight import InFlight
 from bot.adapters.slack import blocks
 from bot.core.commands import Command, ShowPortfolio
 from bot.core.errors import PredictError
@@ -114,6 +115,8 @@ class Bridge:
         self.client = client
         self.people = Directory(client, user_ttl)
         self.cards = Coalescer(self._refresh_key, card_interval)
+        # Listeners keep working after their ack; shutdown waits for them.
+        self.inflight = InFlight()
 
     async def context(
         self,
@@ -134,6 +137,12 @@ class Bridge:
         """Execute a command and reply privately; refusals and bugs are replied to as well.
 
         `refresh_home=False` when the reply itself republishes the user's App Home."""
+        async with self.inflight.track():
+            return await self._run(command, ctx, reply, refresh_home=refresh_home)
+
+    async def _run(
+        self, command: Command, ctx: Context, reply: Reply, *, refresh_home: bool
+    ) -> Result | None:
         try:
             result = await self.service.execute(command, ctx)
         except PredictError as refusal:
@@ -182,6 +191,10 @@ class Bridge:
 
     async def publish_home(self, ctx: Context, notice: str | None = None) -> None:
         """Publish a user's App Home tab."""
+        async with self.inflight.track():
+            await self._publish_home(ctx, notice)
+
+    async def _publish_home(self, ctx: Context, notice: str | None) -> None:
         try:
             portfolio = await self.service.execute(
                 ShowPortfolio(), Context(ctx.platform, ctx.community, ctx.actor)
