@@ -591,15 +591,16 @@ class Service:
         await self._announce(tx, "extended", market, result, when.isoformat())
         return result
 
-    async def _resolve(self, tx: Tx, cmd: ResolveMarket, ctx: Context) -> Result:
-        market = await self._market(tx, cmd.market, lock=True)
+    async def _settleable(self, tx: Tx, number: int, ctx: Context, verb: str) -> Market:
+        """Lock a market the user may resolve or cancel now, or refuse."""
+        market = await self._market(tx, number, lock=True)
         account = await tx.find_account(ctx.actor.user_id)
         held = bool(
             account and any(p.shares > 0 for p in await tx.positions(market.id, account.id))
         )
         if not self._may_resolve(ctx, tx, market, held):
             raise NotAllowed(
-                "Only a moderator may resolve this market (its creator may too, "
+                f"Only a moderator may {verb} this market (its creator may too, "
                 "but only while holding no position in it)."
             )
         if market.status not in ("open", "closed"):
@@ -607,8 +608,12 @@ class Service:
                 f"Market #{market.number} is already {market.status}. "
                 "A moderator can `unresolve` it first."
             )
+        return market
+
+    async def _resolve(self, tx: Tx, cmd: ResolveMarket, ctx: Context) -> Result:
+        market = await self._settleable(tx, cmd.market, ctx, "resolve")
         if cmd.outcome.strip().casefold() in NA_WORDS:
-            return await self._settle_cancel(tx, market, None)
+            return await self._settle_cancel(tx, market)
         i = self._outcome(market, cmd.outcome)
         evidence = cmd.evidence
         if evidence is not None and not re.match(r"https?://\S+$", evidence):
@@ -653,21 +658,10 @@ class Service:
         return result
 
     async def _cancel(self, tx: Tx, cmd: CancelMarket, ctx: Context) -> Result:
-        market = await self._market(tx, cmd.market, lock=True)
-        account = await tx.find_account(ctx.actor.user_id)
-        held = bool(
-            account and any(p.shares > 0 for p in await tx.positions(market.id, account.id))
-        )
-        if not self._may_resolve(ctx, tx, market, held):
-            raise NotAllowed(
-                "Only a moderator may cancel this market (its creator may too, "
-                "but only while holding no position in it)."
-            )
-        if market.status not in ("open", "closed"):
-            raise MarketNotOpen(f"Market #{market.number} is already {market.status}.")
-        return await self._settle_cancel(tx, market, None)
+        market = await self._settleable(tx, cmd.market, ctx, "cancel")
+        return await self._settle_cancel(tx, market)
 
-    async def _settle_cancel(self, tx: Tx, market: Market, known: datetime | None) -> Result:
+    async def _settle_cancel(self, tx: Tx, market: Market) -> Result:
         batch = self._open_settlement(market)
         market.escrow_before = await tx.balance(market.escrow_account_id)
         await tx.refund_net_spend(market, batch)
