@@ -19,7 +19,7 @@ from bot.core.models import (
     Trade,
     Transfer,
 )
-from bot.core.views import FailedAnnouncement, MarketCard, Result
+from bot.core.views import FailedAnnouncement, MarketCard, MarketClosed, Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,25 @@ class MarketRef:
     community: str
     number: int
     closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """An outbox row to queue: its kind, encoded payload and dedupe key."""
+
+    kind: str
+    payload: str
+    dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueClose:
+    """What to write for one market closed at its deadline: the market with its new status
+    and `closed_at`, the result announced, and the announcements to queue, in order."""
+
+    market: Market
+    result: MarketClosed
+    announcements: tuple[Announcement, ...]
 
 
 @dataclass(frozen=True, slots=True)

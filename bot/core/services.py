@@ -6,7 +6,7 @@ import asyncio
 import random
 import re
 import zoneinfo
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,7 +56,7 @@ from bot.core.models import (
     Trade,
     Transfer,
 )
-from bot.core.ports import MarketDraft, Store, Tx
+from bot.core.ports import Announcement, DueClose, MarketDraft, Store, Tx
 from bot.core.timeparse import format_utc, parse_when
 from bot.core.views import (
     BalanceShown,
@@ -278,6 +278,35 @@ class Service:
             await tx.commit()
         self._committed()
         return result
+
+    def close_due_batch(
+        self, community: Community, markets: Sequence[Market], now: datetime
+    ) -> list[DueClose]:
+        """Decide how to close a batch of locked markets of one community whose deadline passed.
+
+        Pure logic, no I/O: returns, per market still open and due at `now`, the closed market
+        and the `closed` announcement exactly as `close_due` writes them (late when closed more
+        than a minute after the deadline, automatic, the same dedupe key). The caller writes
+        them all in one transaction and then calls `on_outbox`."""
+        resolvers_of = community.settings.moderators
+        closes: list[DueClose] = []
+        for market in markets:
+            if market.status != "open" or market.closes_at > now:
+                continue
+            late = now - market.closes_at > timedelta(seconds=60)
+            closed_at = min(now, market.closes_at) if late else now
+            closed = replace(market, status="closed", closed_at=closed_at)
+            result = MarketClosed(
+                card_of(closed, community),
+                late=late,
+                resolvers=(closed.creator_user, *resolvers_of),
+                automatic=True,
+            )
+            key = f"m{closed.id}:closed:{closed_at.isoformat()}"
+            closes.append(
+                DueClose(closed, result, (Announcement("closed", serialize.dumps(result), key),))
+            )
+        return closes
 
     # -- helpers -------------------------------------------------------------------------
 
