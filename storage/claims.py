@@ -14,7 +14,7 @@ process claiming a row twice.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -29,10 +29,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.models import Community, Market
-from bot.core.ports import MarketRef, OutboxMessage
+from bot.core.ports import DueClose, MarketRef, OutboxMessage
 from bot.scheduling.ports import FailedMessage, OutboxClaim
 from storage import tables as t
-from storage.sql_store import SqlStore, utc
+from storage.sql_store import SqlStore, settings_from_json, utc
+from storage.sql_store import _market as market_of
 
 _market = t.market
 
@@ -41,6 +42,7 @@ ERROR_MAX = 2000
 
 
 ReminderPayload = Callable[[Market, Community, datetime], str]
+ClosePlan = Callable[[Community, Sequence[Market], datetime], Sequence[DueClose]]
 
 
 def _aware(value: datetime | None) -> datetime:
@@ -94,6 +96,114 @@ class SqlClaims:
             )
             await conn.commit()
         return [MarketRef(r.platform, r.external_id, r.number, _aware(r.closes_at)) for r in rows]
+
+    async def _communities(self, conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Community]:
+        c = t.community
+        rows = (await conn.execute(select(c).where(c.c.id.in_(sorted(set(ids)))))).all()
+        return {
+            r.id: Community(
+                id=r.id,
+                platform=r.platform,
+                external_id=r.external_id,
+                settings=settings_from_json(r.settings_json, self.store.defaults),
+                house_account_id=r.house_account_id,
+            )
+            for r in rows
+        }
+
+    async def _queue(
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[tuple[Community, Market, str, str, str]],
+    ) -> None:
+        """Insert outbox rows (community, market, kind, payload, dedupe key) with one
+        multi-row INSERT, in the given order; rows whose key exists are skipped."""
+        if not rows:
+            return
+        now = self.store._now()
+        await conn.execute(
+            self.store.insert(t.outbox)
+            .values(
+                [
+                    {
+                        "community_id": community.id,
+                        "market_id": market.id,
+                        "kind": kind,
+                        "dedupe_key": key,
+                        "channel": community.settings.announce_channel or market.channel,
+                        "payload_json": payload,
+                        "created_at": now,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                    }
+                    for community, market, kind, payload, key in rows
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def close_due_batch(self, now: datetime, limit: int, plan: ClosePlan) -> list[DueClose]:
+        """Lock up to `limit` open markets past their deadline, oldest first, and close them
+        all in one transaction: `plan` (the core's `Service.close_due_batch`) decides, this
+        writes the status updates and the announcements with set-based statements.
+
+        On PostgreSQL the markets are locked with `FOR UPDATE SKIP LOCKED` until the commit, so
+        several processes take disjoint batches and a market closed by one is no longer open
+        for the others; markets under another process's live claim lease are left to it."""
+        m = _market
+        pick = (
+            select(m)
+            .where(
+                m.c.status == "open",
+                m.c.closes_at <= now,
+                or_(m.c.claimed_until.is_(None), m.c.claimed_until < now),
+            )
+            .order_by(m.c.closes_at, m.c.id)
+            .limit(limit)
+        )
+        if self.skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        async with self._writing() as conn:
+            markets = [market_of(r) for r in (await conn.execute(pick)).all()]
+            if not markets:
+                return []
+            communities = await self._communities(conn, (x.community_id for x in markets))
+            groups: dict[int, list[Market]] = {}
+            for market in markets:
+                groups.setdefault(market.community_id, []).append(market)
+            closes: list[tuple[Community, DueClose]] = []
+            for community_id, group in groups.items():
+                community = communities[community_id]
+                closes += [(community, close) for close in plan(community, group, now)]
+            if not closes:
+                return []
+            # One UPDATE per closing time: on time, a batch shares `now`; late markets close at
+            # their own deadline (the row is locked, so `closes_at` is the value planned on).
+            by_time: dict[tuple[str, bool, datetime | None], list[int]] = {}
+            for _, close in closes:
+                closed = close.market
+                at_deadline = closed.closed_at == closed.closes_at
+                when = None if at_deadline else closed.closed_at
+                by_time.setdefault((closed.status, at_deadline, when), []).append(closed.id)
+            for (status, at_deadline, when), ids in by_time.items():
+                closed_at = m.c.closes_at if at_deadline else when
+                await conn.execute(
+                    update(m).where(m.c.id.in_(ids)).values(status=status, closed_at=closed_at)
+                )
+            # Announcements in per-market order: every first one, then every second one...
+            depth = max(len(close.announcements) for _, close in closes)
+            for i in range(depth):
+                await self._queue(
+                    conn,
+                    [
+                        (community, close.market, a.kind, a.payload, a.dedupe_key)
+                        for community, close in closes
+                        if len(close.announcements) > i
+                        for a in (close.announcements[i],)
+                    ],
+                )
+            await conn.commit()
+        return [close for _, close in closes]
 
     # -- reminders -----------------------------------------------------------------------
 
@@ -158,6 +268,54 @@ class SqlClaims:
             await tx.conn.execute(update(m).where(m.c.id == row.id).values(reminded_at=now))
             await tx.commit()
         return True
+
+    async def queue_reminders(
+        self, now: datetime, every: float, limit: int, payload: ReminderPayload
+    ) -> int:
+        """Queue the due resolution reminders of up to `limit` closed markets in one
+        transaction; return how many markets had one due.
+
+        Same rounds, keys and payloads as `queue_reminder`, with the markets locked together
+        (`FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another process holds are left to it),
+        one multi-row outbox INSERT and one `reminded_at` UPDATE."""
+        m = _market
+        pick = (
+            select(m)
+            .where(m.c.status == "closed", self._reminder_due(now, every))
+            .order_by(m.c.closes_at, m.c.id)
+            .limit(limit)
+        )
+        if self.skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        async with self._writing() as conn:
+            found = [(market_of(r), utc(r.reminded_at)) for r in (await conn.execute(pick)).all()]
+            if not found:
+                return 0
+            communities = await self._communities(conn, (x.community_id for x, _ in found))
+            rows: list[tuple[Community, Market, str, str, str]] = []
+            for market, reminded in found:
+                community = communities[market.community_id]
+                closed_at = _aware(market.closed_at or market.closes_at)
+                if reminded is None or reminded < closed_at:
+                    round_ = 0
+                else:
+                    round_ = max(1, int((now - closed_at).total_seconds() // every))
+                key = f"m{market.id}:reminder:{closed_at.isoformat()}:{round_}"
+                rows.append(
+                    (
+                        community,
+                        market,
+                        "reminder",
+                        payload(market, community, closed_at),
+                        key[:DEDUPE_KEY_MAX],
+                    )
+                )
+            await self._queue(conn, rows)
+            await conn.execute(
+                update(m).where(m.c.id.in_([x.id for x, _ in found])).values(reminded_at=now)
+            )
+            await conn.commit()
+        return len(found)
 
     # -- outbox --------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.core.models import Community, Market
-from bot.core.ports import MarketRef, OutboxMessage
+from bot.core.ports import DueClose, MarketRef, OutboxMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,27 @@ class Claims(Protocol):
 
     async def claim_due_markets(self, now: datetime, limit: int, lease: float) -> list[MarketRef]:
         """Claim open markets past their deadline that no live claim holds."""
+        ...
+
+    async def close_due_batch(
+        self,
+        now: datetime,
+        limit: int,
+        plan: Callable[[Community, Sequence[Market], datetime], Sequence[DueClose]],
+    ) -> list[DueClose]:
+        """Lock up to `limit` open, due markets no other process holds, let `plan` decide how
+        to close them, and write the whole batch in one transaction; return what was closed."""
+        ...
+
+    async def queue_reminders(
+        self,
+        now: datetime,
+        every: float,
+        limit: int,
+        payload: Callable[[Market, Community, datetime], str],
+    ) -> int:
+        """Queue the due reminder rounds of up to `limit` closed markets in one transaction;
+        return how many were queued."""
         ...
 
     async def reminder_candidates(self, now: datetime, every: float, limit: int) -> list[MarketRef]:

@@ -3,9 +3,10 @@
 The database is the truth: every open market gets a date job at its deadline, rebuilt from the
 store at start-up and re-synchronised whenever announcements are queued (a market was created,
 extended, closed...) and at every sweep. A firing job does not close "its" market directly; it
-wakes the closer, which claims every due market (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and
-closes each through the idempotent `Service.close_due`. So 1,000 markets due at the same moment
-become a few claim batches, and several processes split them without closing any twice.
+wakes the closer, which locks due markets a batch at a time (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL) and closes each batch in one transaction, as planned by the core's
+`Service.close_due_batch`. So 1,000 markets due at the same moment become a few transactions, and
+several processes split them without closing any twice. Reminders are queued in batches too.
 
 On SQLite one bot process per database is assumed (see `storage.claims`).
 """
@@ -56,7 +57,7 @@ class Scheduler:
         sweep_every: float,
         remind_every: float,
         clock: Clock | None = None,
-        batch: int = 100,
+        batch: int = 200,
         lease: float = 60.0,
         concurrency: int = 8,
         on_queued: Callable[[], None] | None = None,
@@ -169,8 +170,41 @@ class Scheduler:
             self._closer.trigger()
 
     async def close_due_now(self) -> int:
-        """Claim and close every market past its deadline; return how many this call closed."""
+        """Close every market past its deadline, a batch per transaction; return how many this
+        call closed.
+
+        Each batch is locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so processes take
+        disjoint batches), planned by the core's `Service.close_due_batch` and written in one
+        transaction. If a batch fails, the next claimable batch is closed one market at a time
+        through `Service.close_due` instead, so one bad market cannot hold up the others (its
+        claim lease keeps the batch path off it until a later sweep retries)."""
         closed = 0
+        while True:
+            try:
+                done = await self.claims.close_due_batch(
+                    self.clock.now(), self.batch, self.service.close_due_batch
+                )
+            except Exception:
+                log.exception("closing a batch of due markets failed; closing one at a time")
+                one_by_one = await self._close_one_by_one()
+                if one_by_one is None:
+                    break
+                closed += one_by_one
+                continue
+            if not done:
+                break
+            closed += len(done)
+            if self.service.on_outbox is not None:
+                self.service.on_outbox()
+        if closed:
+            log.info("closed %d market(s) at their deadline", closed)
+            if self.aps is not None:
+                self._reminder.trigger()
+        return closed
+
+    async def _close_one_by_one(self) -> int | None:
+        """Claim a batch of due markets and close each in its own transaction; None when
+        there was nothing to claim."""
         gate = asyncio.Semaphore(self.concurrency)
 
         async def close(ref: MarketRef) -> bool:
@@ -182,36 +216,22 @@ class Scheduler:
                     return False
                 return result is not None
 
-        while True:
-            refs = await self.claims.claim_due_markets(self.clock.now(), self.batch, self.lease)
-            if not refs:
-                break
-            results = await asyncio.gather(*(close(ref) for ref in refs))
-            closed += sum(results)
-        if closed:
-            log.info("closed %d market(s) at their deadline", closed)
-            if self.aps is not None:
-                self._reminder.trigger()
-        return closed
+        refs = await self.claims.claim_due_markets(self.clock.now(), self.batch, self.lease)
+        if not refs:
+            return None
+        return sum(await asyncio.gather(*(close(ref) for ref in refs)))
 
     async def remind(self) -> int:
-        """Queue every resolution reminder that is due; return how many were queued."""
+        """Queue every resolution reminder that is due, a batch per transaction; return how
+        many were queued."""
         queued = 0
         while True:
-            now = self.clock.now()
-            refs = await self.claims.reminder_candidates(now, self.remind_every, self.batch)
-            done = 0
-            for ref in refs:
-                try:
-                    if await self.claims.queue_reminder(
-                        ref, now, self.remind_every, reminder_payload
-                    ):
-                        done += 1
-                except Exception:
-                    log.exception("reminder for market #%s of %s failed", ref.number, ref.community)
+            done = await self.claims.queue_reminders(
+                self.clock.now(), self.remind_every, self.batch, reminder_payload
+            )
             queued += done
             if done and self.on_queued is not None:
                 self.on_queued()
-            if len(refs) < self.batch or not done:
+            if done < self.batch:
                 break
         return queued
