@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -203,3 +205,78 @@ async def test_extend_after_close_stops_reminders(engine: AsyncEngine, clock: Fa
     assert await scheduler.remind() == 0  # open again: nothing to resolve yet
     assert await scheduler.close_due_now() == 1
     assert await scheduler.remind() == 1  # closed again: a fresh first reminder
+
+
+async def _closed_rows(engine: AsyncEngine, community: str) -> dict[int, list[Any]]:
+    found = await rows(
+        engine,
+        "SELECT m.number, o.kind, o.dedupe_key, o.channel, o.payload_json, o.id, m.id,"
+        " m.status, m.closed_at FROM outbox o JOIN market m ON m.id = o.market_id"
+        " JOIN community c ON c.id = m.community_id"
+        " WHERE c.external_id = :c AND o.kind IN ('closed', 'reminder') ORDER BY o.id",
+        c=community,
+    )
+    by_number: dict[int, list[Any]] = {}
+    for r in found:
+        by_number.setdefault(r[0], []).append(r)
+    return by_number
+
+
+async def test_batch_close_writes_what_close_due_writes(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    service = make_service(engine, clock, NO_MINIMUM)
+    for community in ("one", "batch"):
+        await create_market(service, "2026-03-02T13:00:00", community=community, user="al")
+        await create_market(service, "2026-03-02T14:30:00", community=community, user="bo")
+    for _ in range(5):
+        await create_market(service, "2026-03-02T14:00:00", community="batch", user="cy")
+    await create_market(service, "2026-03-02T15:00:00", community="batch")  # not due
+    clock.current = datetime(2026, 3, 2, 14, 30, 30, tzinfo=UTC)
+    for number in (1, 2):  # the reference: one transaction per market
+        assert await service.close_due("console", "one", number) is not None
+    _, scheduler = wire(service, RecordingAnnouncer())
+    scheduler.batch = 3
+    assert await scheduler.close_due_now() == 7  # three batches
+    assert await scheduler.close_due_now() == 0
+    assert await scheduler.remind() == 9
+    assert await scheduler.remind() == 0
+
+    one, batch = await _closed_rows(engine, "one"), await _closed_rows(engine, "batch")
+    assert sorted(batch) == [1, 2, 3, 4, 5, 6, 7]
+    for number in (1, 2):
+        for ours, theirs in zip(batch[number], one[number], strict=True):
+            assert ours[1] == theirs[1] and ours[3] == theirs[3]  # kind, channel
+            assert ours[2] == theirs[2].replace(f"m{theirs[6]}:", f"m{ours[6]}:", 1)
+            assert ours[7:] == theirs[7:]  # status, closed_at
+            mine, reference = serialize.loads(ours[4]), serialize.loads(theirs[4])
+            assert mine == replace(reference, card=replace(reference.card, community="batch"))
+    closed = serialize.loads(batch[1][0][4])
+    assert isinstance(closed, MarketClosed) and closed.late and closed.automatic
+    assert closed.card.closed_at == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    assert closed.resolvers == ("al", "mod")
+    on_time = serialize.loads(batch[2][0][4])
+    assert isinstance(on_time, MarketClosed) and not on_time.late
+    assert on_time.card.closed_at == clock.now()
+    for found in batch.values():  # each closed once, then reminded once, in that order
+        assert [r[1] for r in found] == ["closed", "reminder"]
+    card = await service.card("console", "batch", 8)
+    assert card is not None and card.status == "open"
+
+
+async def test_failed_batch_falls_back_to_one_at_a_time(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    service = make_service(engine, clock, NO_MINIMUM)
+    for _ in range(3):
+        await create_market(service, "2026-03-02T13:00:00")
+    clock.advance(hours=2)
+    _, scheduler = wire(service, RecordingAnnouncer())
+
+    def broken(*args: object) -> list[Any]:
+        raise RuntimeError("planning failed")
+
+    service.close_due_batch = broken  # type: ignore[method-assign]
+    assert await scheduler.close_due_now() == 3
+    closed = await rows(engine, "SELECT count(*) FROM outbox WHERE kind = 'closed'")
+    assert closed[0][0] == 3
