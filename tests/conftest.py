@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,3 +75,38 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("leaked PostgreSQL connections")
         for schema, state, query in helpers.LEAKS:
             terminalreporter.write_line(f"{schema}: {state}: {query[:200]}")
+
+
+_WATCHDOG_AFTER = float(os.environ.get("PREDICTBOT_TEST_WATCHDOG", "120"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """If a test runs suspiciously long, print its asyncio tasks' stacks (a hang's cause)."""
+    done = threading.Event()
+    watchdog = threading.Thread(target=_dump_tasks, args=(item.nodeid, done), daemon=True)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def _dump_tasks(nodeid: str, done: threading.Event) -> None:
+    if done.wait(_WATCHDOG_AFTER):
+        return
+    out = [f"\n=== {nodeid} still running after {_WATCHDOG_AFTER:.0f} s; asyncio tasks:"]
+    main = sys._current_frames().get(threading.main_thread().ident or 0)
+    frame = main
+    while frame is not None and frame.f_code.co_name != "_run_once":
+        frame = frame.f_back
+    loop = frame.f_locals.get("self") if frame is not None else None
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        for task in list(asyncio.all_tasks(loop)):
+            out.append(f"--- {task!r}")
+            for f in task.get_stack(limit=12):
+                out.append(f"    {f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}")
+    else:
+        out.append("(no running event loop found)")
+    sys.stderr.write("\n".join(out) + "\n")
+    sys.stderr.flush()
