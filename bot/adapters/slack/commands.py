@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -17,16 +18,32 @@ from bot.core.grammar import parse
 log = logging.getLogger(__name__)
 
 COMMAND = "/predict"
+# Commands run at most this many at a time after their acks. A burst then leaves the event loop
+# to ack the requests still arriving instead of interleaving with up to hundreds of commands
+# (writers queue on the database anyway). The cost: replies to a burst come at most 8 at a
+# time, each waiting on its Web API round trips. Opening the create form does not wait: its
+# trigger expires in 3 s.
+RUNNING_MAX = 8
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Register the `/predict` listener."""
 
+    running = asyncio.Semaphore(RUNNING_MAX)
+
     @app.command(COMMAND)
     async def predict(ack: Any, command: dict[str, Any], respond: Any, client: Any) -> None:
         """Run a predictbot command."""
         await ack()
-        await handle(bridge, command, respond, client)
+        if _opens_form(command):
+            await handle(bridge, command, respond, client)
+            return
+        async with running:
+            await handle(bridge, command, respond, client)
+
+
+def _opens_form(command: dict[str, Any]) -> bool:
+    return unescape_incoming(command.get("text") or "").strip().lower() == "create"
 
 
 async def handle(bridge: Bridge, command: dict[str, Any], respond: Any, client: Any) -> None:
