@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -71,8 +72,12 @@ def settings_to_json(settings: CommunitySettings) -> str:
     return json.dumps(dataclasses.asdict(settings), sort_keys=True)
 
 
+@functools.lru_cache(maxsize=1024)
 def settings_from_json(text_value: str, defaults: CommunitySettings) -> CommunitySettings:
-    """Decode stored settings, filling anything missing from the defaults."""
+    """Decode stored settings, filling anything missing from the defaults.
+
+    Cached by the stored text: every transaction reads its community's row, and the settings
+    are immutable, so one decoded copy per distinct text is shared."""
     stored = json.loads(text_value or "{}")
     known = {f.name for f in dataclasses.fields(CommunitySettings)}
     values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in stored.items() if k in known}
