@@ -33,7 +33,8 @@ class InFlight:
     async def wait_idle(self, within: float) -> bool:
         """Wait until nothing is running; False if `within` seconds passed first."""
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
+            async with asyncio.timeout(within):
+                await self._idle.wait()
         except TimeoutError:
             log.warning("%d request(s) still running at shutdown", self._count)
             return False

@@ -75,6 +75,7 @@ class OutboxDispatcher:
         self.drain_timeout = drain_timeout
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._queues: dict[tuple[str, str, str | None], deque[OutboxClaim]] = {}
         self._workers: dict[tuple[str, str, str | None], asyncio.Task[None]] = {}
         self._next_post: dict[tuple[str, str, str | None], float] = {}
@@ -84,6 +85,7 @@ class OutboxDispatcher:
 
     async def start(self) -> None:
         """Start claiming and delivering in the background."""
+        self._stopping = False
         self._loop_task = asyncio.get_running_loop().create_task(
             self._run(), name="outbox dispatcher"
         )
@@ -94,6 +96,7 @@ class OutboxDispatcher:
 
     async def stop(self) -> None:
         """Deliver what is pending for up to `drain_timeout` seconds, then stop."""
+        self._stopping = True
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,7 +106,8 @@ class OutboxDispatcher:
             timer.cancel()
         self._timers.clear()
         try:
-            await asyncio.wait_for(self.drain(), timeout=self.drain_timeout)
+            async with asyncio.timeout(self.drain_timeout):
+                await self.drain()
         except TimeoutError:
             log.warning("stopping with announcements still pending; they go out on restart")
         for task in list(self._workers.values()):
@@ -127,7 +131,7 @@ class OutboxDispatcher:
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 claimed = await self.claim_once()
@@ -139,8 +143,11 @@ class OutboxDispatcher:
             if claimed:
                 continue
             timeout = await self._sleep_time()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the wait ends, and this loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _sleep_time(self) -> float:
         try:
@@ -204,7 +211,8 @@ class OutboxDispatcher:
         result = serialize.loads(msg.payload)
         interval = self.post_interval.get(msg.platform, 0.0)
         try:
-            ref = await asyncio.wait_for(announcer.announce(msg, result), timeout=self.lease / 2)
+            async with asyncio.timeout(self.lease / 2):
+                ref = await announcer.announce(msg, result)
         except DeliveryFailed as error:
             self._next_post[key] = time.monotonic() + max(interval, error.retry_after or 0.0)
             await self._failed(msg, token, result, error.reason, error.retry_after, error.permanent)

@@ -108,7 +108,8 @@ class Scheduler:
         await self._syncer.cancel()
         await self._reminder.cancel()
         try:
-            await asyncio.wait_for(self._closer.idle(), timeout=5)
+            async with asyncio.timeout(5):
+                await self._closer.idle()
         except TimeoutError:
             await self._closer.cancel()
 
