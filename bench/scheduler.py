@@ -2,9 +2,10 @@
 
 Markets are seeded with bulk SQL (pool markets, so no subsidy is owed), all with the same
 deadline a little in the future. The real `Scheduler` (APScheduler date jobs rebuilt from the
-database, the closer claiming due markets in batches and closing each through
-`Service.close_due`) runs with the system clock. Measured: from the deadline until every market
-is closed and its `closed` announcement is in the outbox (polled every 10 ms).
+database, the closer locking due markets in batches of 200 and closing each batch in one
+transaction planned by `Service.close_due_batch`) runs with the system clock. Measured: from
+the deadline until every market is closed and its `closed` announcement is in the outbox
+(polled every 10 ms).
 """
 
 from __future__ import annotations
@@ -141,8 +142,9 @@ async def run(bench: Bench) -> Figure:
         target="all closed and their announcements queued ≤ 5 s after the deadline",
         method=(
             f"{count:,} open markets with one deadline, seeded in bulk; the real `Scheduler` "
-            "(APScheduler date jobs rebuilt from the database at start-up, closer claiming "
-            "batches of 100 and closing 8 at a time via `Service.close_due`), system clock. "
+            "(APScheduler date jobs rebuilt from the database at start-up, closer locking "
+            "batches of 200 due markets and closing each batch in one transaction planned by "
+            "`Service.close_due_batch`), system clock. "
             "Measured from the deadline until every market is `closed` and its `closed` "
             "outbox row exists (polled every 10 ms)."
         ),
