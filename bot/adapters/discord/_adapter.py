@@ -141,13 +141,15 @@ class DiscordAdapter:
     async def stop(self) -> None:
         """Land pending card edits, disconnect, and restore discord.py's URLs."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.cards.flush(), STOP_TIMEOUT)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self.cards.flush()
         self.cards.close()
         if self.client is not None:
             await self.client.close()
         if self._task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self._task, STOP_TIMEOUT)
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await self._task
         self.client = None
         self._task = None
         if self._saved_urls is not None:

@@ -245,9 +245,8 @@ class Interactions:
     async def _card_quickly(self, community: str, number: int) -> MarketCard | None:
         """Look a card up, giving up (None) when storage is too slow for a modal's 3 s."""
         try:
-            return await asyncio.wait_for(
-                self.service.card(PLATFORM, community, number), self.respond_within
-            )
+            async with asyncio.timeout(self.respond_within):
+                return await self.service.card(PLATFORM, community, number)
         except TimeoutError:
             log.info("card #%s lookup was slow; opening the bet modal unchecked", number)
         except Exception:
@@ -261,9 +260,8 @@ class Interactions:
     ) -> list[app_commands.Choice[int]]:
         """Offer the open markets of this server matching a number or words of the question."""
         try:
-            cards = await asyncio.wait_for(
-                self.service.open_markets(PLATFORM, guild_of(interaction)), 2.5
-            )
+            async with asyncio.timeout(2.5):
+                cards = await self.service.open_markets(PLATFORM, guild_of(interaction))
         except Exception:
             log.info("market autocomplete failed", exc_info=True)
             return []
@@ -290,9 +288,8 @@ class Interactions:
         if number is None:
             return []
         try:
-            card = await asyncio.wait_for(
-                self.service.card(PLATFORM, guild_of(interaction), number), 2.5
-            )
+            async with asyncio.timeout(2.5):
+                card = await self.service.card(PLATFORM, guild_of(interaction), number)
         except Exception:
             log.info("outcome autocomplete failed", exc_info=True)
             return []

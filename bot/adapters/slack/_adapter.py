@@ -116,7 +116,8 @@ class SlackAdapter:
             self._runner = None
         await self.bridge.inflight.wait_idle(within=10)
         try:
-            await asyncio.wait_for(self.bridge.cards.flush(), timeout=5)
+            async with asyncio.timeout(5):
+                await self.bridge.cards.flush()
         except TimeoutError:
             log.warning("slack: pending card edits abandoned at shutdown")
         self.bridge.cards.close()

@@ -35,11 +35,13 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     async def predict(ack: Any, command: dict[str, Any], respond: Any, client: Any) -> None:
         """Run a predictbot command."""
         await ack()
-        if _opens_form(command):
-            await handle(bridge, command, respond, client)
-            return
-        async with running:
-            await handle(bridge, command, respond, client)
+        # Tracked from the ack on, so shutdown also waits for commands still queued here.
+        async with bridge.inflight.track():
+            if _opens_form(command):
+                await handle(bridge, command, respond, client)
+                return
+            async with running:
+                await handle(bridge, command, respond, client)
 
 
 def _opens_form(command: dict[str, Any]) -> bool:
