@@ -138,6 +138,8 @@ def _log_level(command: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the predictbot command line."""
     args = build_parser().parse_args(argv)
+    # The subcommand is optional; argparse leaves dest None (not the default) when it's absent.
+    args.command = args.command or "start"
     level = _log_level(args.command)
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

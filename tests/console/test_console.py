@@ -156,6 +156,25 @@ def test_console_on_postgres(tmp_path: Path) -> None:
         asyncio.run(admin(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
+def test_no_subcommand_starts_the_console_without_tokens(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
+    env.pop("DATABASE_URL", None)
+    env["PREDICTBOT_DATA_DIR"] = str(tmp_path / "data")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input="balance\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "You have 1,000 points." in proc.stdout
+    assert (tmp_path / "data" / "predictbot.db").exists()
+
+
 def test_run_without_tokens_points_to_console() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
     proc = subprocess.run(
