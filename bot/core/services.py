@@ -168,15 +168,6 @@ def normalise_user_ref(ref: str) -> str:
     return ref.removeprefix("@")
 
 
-def parse_duration(text: str) -> int:
-    """Parse `90s`, `1m`, `2h`, `3d` or plain seconds into seconds."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", text.lower())
-    if not match:
-        raise InvalidInput(f"`{text}` is not a duration. Use e.g. 30s, 1m, 2h or 3d.")
-    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-    return int(match.group(1)) * unit
-
-
 def _ppm(prob: float) -> int:
     return round(prob * 1_000_000)
 
@@ -906,6 +897,17 @@ def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _seconds(text: str) -> int:
+    """Parse a setting's duration: `0`, `90`, `90s`, `1m`, `2h`, `3d` or `1w`, in seconds.
+
+    Unlike deadline shorthand, seconds and bare numbers are allowed here (`min_duration:0`)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", text.lower())
+    if not match:
+        raise InvalidInput(f"`{text}` is not a duration. Use e.g. 0, 30s, 1m, 2h or 3d.")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+    return int(match.group(1)) * unit
+
+
 def _duration_text(seconds: int) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
@@ -964,7 +966,7 @@ def _apply_setting(settings: CommunitySettings, key: str, value: str) -> Communi
             raise InvalidInput("create_policy must be `anyone` or `moderators`.")
         return settings.with_changes(create_policy=policy)
     if key == "min_duration":
-        seconds = parse_duration(value)
+        seconds = _seconds(value)
         if seconds > 30 * 86400:
             raise InvalidInput("min_duration can be at most 30 days.")
         return settings.with_changes(min_duration=seconds)
@@ -991,8 +993,3 @@ def _check_outcomes(names: tuple[str, ...]) -> tuple[str, ...]:
             raise InvalidInput(f"The outcome `{name}` appears twice (outcomes ignore case).")
         seen.add(name.casefold())
     return cleaned
-
-
-def replace_card_ref(card: MarketCard, ref: str) -> MarketCard:
-    """Return a card that remembers where it was posted."""
-    return replace(card, card_ref=ref)
