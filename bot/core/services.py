@@ -326,12 +326,22 @@ class Service:
         raise NotFound(f"Market #{market.number} has no outcome `{text}`. Its outcomes: {listing}.")
 
     def _require_trading(self, market: Market) -> None:
-        if market.status == "open" and market.closes_at > self.clock.now():
-            return
-        if market.status in ("open", "closed"):
-            when = format_utc(market.closed_at or market.closes_at)
-            raise MarketNotOpen(f"Market #{market.number} closed at {when}; trading has ended.")
-        raise MarketNotOpen(f"Market #{market.number} is {market.status}; trading has ended.")
+        reason = self.trading_ended(
+            market.number, market.status, market.closes_at, market.closed_at
+        )
+        if reason is not None:
+            raise MarketNotOpen(reason)
+
+    def trading_ended(
+        self, number: int, status: str, closes_at: datetime, closed_at: datetime | None
+    ) -> str | None:
+        """Say why a market takes no more trades, or None while it does (buttons use this)."""
+        if status == "open" and closes_at > self.clock.now():
+            return None
+        if status in ("open", "closed"):
+            when = format_utc(closed_at or closes_at)
+            return f"Market #{number} closed at {when}; trading has ended."
+        return f"Market #{number} is {status}; trading has ended."
 
     def _when(self, text: str, settings: CommunitySettings) -> datetime:
         now = self.clock.now()

@@ -89,19 +89,6 @@ def status_text(card: MarketCard) -> str:
     return f"🔵 Resolved: **{discord.utils.escape_markdown(card.resolution or '?')}**"
 
 
-def not_open_reason(card: MarketCard) -> str:
-    """Explain why a market's buttons no longer take bets."""
-    if card.status == "closed":
-        closed = card.closed_at or card.closes_at
-        return (
-            f"Market #{card.number} closed <t:{int(closed.timestamp())}:R>; trading has ended. "
-            "It is waiting for a resolution."
-        )
-    if card.status == "cancelled":
-        return f"Market #{card.number} was cancelled (N/A); trading has ended."
-    return f"Market #{card.number} is resolved ({card.resolution}); trading has ended."
-
-
 def outcome_lines(card: MarketCard) -> str:
     """List every outcome with its probability and a bar."""
     lines = []

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord._buttons import card_view
-from bot.adapters.discord._embeds import NO_MENTIONS, Reply, clip, not_open_reason, reply
+from bot.adapters.discord._embeds import NO_MENTIONS, Reply, clip, reply
 from bot.adapters.discord._modals import BetModal
 from bot.core.commands import (
     CancelMarket,
@@ -226,9 +226,12 @@ class Interactions:
             await self._respond(interaction, Reply(content=error.message))
             return
         card = await self._card_quickly(community, number)
-        if card is not None and not card.is_open:
+        ended = card and self.service.trading_ended(
+            card.number, card.status, card.closes_at, card.closed_at
+        )
+        if ended:
             self.on_card_changed(community, number)  # the clicked card is stale: redraw it
-            await self._respond(interaction, Reply(content=not_open_reason(card)))
+            await self._respond(interaction, Reply(content=ended))
             return
         outcome = label
         if card is not None and 1 <= index <= len(card.outcomes):
