@@ -56,6 +56,8 @@ class CommunityDefaults(BaseSettings):
     starting_balance: int = Field(1000, ge=0)
     daily_allowance: int = Field(50, ge=0)
     default_liquidity: int = Field(100, ge=10, le=100_000)
+    house_liquidity: int | None = Field(None, ge=0, le=100_000)
+    moderator_liquidity: int = Field(1000, ge=0, le=100_000)
     default_timezone: str = "UTC"
     min_market_duration: int = Field(60, ge=0, description="seconds")
 
@@ -64,12 +66,19 @@ class CommunityDefaults(BaseSettings):
     def _duration(cls, value: object) -> object:
         return duration_seconds(value)
 
+    @field_validator("house_liquidity", mode="before")
+    @classmethod
+    def _unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     def community_settings(self) -> CommunitySettings:
         """Return the starting settings of a new community."""
         return CommunitySettings(
             starting_balance=self.starting_balance * MICRO,
             daily_allowance=self.daily_allowance * MICRO,
             default_liquidity=self.default_liquidity * MICRO,
+            house_liquidity=None if self.house_liquidity is None else self.house_liquidity * MICRO,
+            moderator_liquidity=self.moderator_liquidity * MICRO,
             timezone=self.default_timezone,
             min_duration=self.min_market_duration,
         )

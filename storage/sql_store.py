@@ -22,7 +22,6 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
-    case,
     func,
     literal,
     or_,
@@ -112,6 +111,7 @@ def _market(row: Row[Any]) -> Market:
         known_at=utc(row.known_at),
         settlement=row.settlement,
         escrow_before=row.escrow_before,
+        creator_subsidy=row.creator_subsidy,
     )
 
 
@@ -744,8 +744,9 @@ class SqlTx:
         return [(r.account_id, r.shares) for r in rows]
 
     async def refund_net_spend(self, market: Market, batch: str) -> None:
-        """Give every account back its net spend; claw back sale profits down to zero."""
-        p, a = t.position, t.account
+        """Give every account back its net spend; claw back sale profit in full (a reversal:
+        it may leave the account in debt)."""
+        p = t.position
         stamp = literal(self._now, type_=t.ledger.c.created_at.type)
         net = (
             select(p.c.account_id, func.sum(p.c.net_cost).label("net"))
@@ -762,19 +763,14 @@ class SqlTx:
             stamp.label("created_at"),
         ).where(net.c.net > 0)
         await self._insert_ledger_from(refunds, "refund")
-        owed = -net.c.net
-        clawbacks = (
-            select(
-                net.c.account_id.label("f"),
-                literal(market.escrow_account_id).label("to"),
-                case((owed < a.c.balance, owed), else_=a.c.balance).label("amount"),
-                literal(market.id).label("market_id"),
-                literal(batch).label("batch"),
-                stamp.label("created_at"),
-            )
-            .join(a, a.c.id == net.c.account_id)
-            .where(net.c.net < 0, a.c.balance > 0)
-        )
+        clawbacks = select(
+            net.c.account_id.label("f"),
+            literal(market.escrow_account_id).label("to"),
+            (-net.c.net).label("amount"),
+            literal(market.id).label("market_id"),
+            literal(batch).label("batch"),
+            stamp.label("created_at"),
+        ).where(net.c.net < 0)
         await self._insert_ledger_from(clawbacks, "clawback")
         await self._apply(batch, ("refund", "clawback"))
 
@@ -797,23 +793,21 @@ class SqlTx:
             .subquery()
         )
 
-    async def reverse_batch(self, market: Market, batch: str, new_batch: str) -> None:
-        """Take back a settlement's user movements (never below a zero balance)."""
-        a = t.account
-        net = self._user_net(batch, ("payout", "refund", "clawback"))
+    async def reverse_batch(
+        self, market: Market, batch: str, kinds: Sequence[str], new_batch: str
+    ) -> None:
+        """Reverse every user's net movement of some kinds in a batch, exactly: what was paid
+        is taken back whether or not it was spent (the account may go into debt)."""
+        net = self._user_net(batch, kinds)
         stamp = literal(self._now, type_=t.ledger.c.created_at.type)
-        take = (
-            select(
-                net.c.acc.label("f"),
-                literal(market.escrow_account_id).label("to"),
-                case((net.c.net < a.c.balance, net.c.net), else_=a.c.balance).label("amount"),
-                literal(market.id).label("market_id"),
-                literal(new_batch).label("batch"),
-                stamp.label("created_at"),
-            )
-            .join(a, a.c.id == net.c.acc)
-            .where(net.c.net > 0, a.c.balance > 0)
-        )
+        take = select(
+            net.c.acc.label("f"),
+            literal(market.escrow_account_id).label("to"),
+            net.c.net.label("amount"),
+            literal(market.id).label("market_id"),
+            literal(new_batch).label("batch"),
+            stamp.label("created_at"),
+        ).where(net.c.net > 0)
         await self._insert_ledger_from(take, "reverse")
         give = select(
             literal(market.escrow_account_id).label("f"),
@@ -825,6 +819,25 @@ class SqlTx:
         ).where(net.c.net < 0)
         await self._insert_ledger_from(give, "reverse")
         await self._apply(new_batch, ("reverse",))
+
+    async def debtors(self, batch: str) -> list[tuple[str, str, int]]:
+        """Return (user id, display name, balance) of the users a batch moved points of whose
+        balance is now below zero, deepest debt first."""
+        le, a = t.ledger, t.account
+        touched = union_all(
+            select(le.c.to_account.label("acc")).where(le.c.batch == batch),
+            select(le.c.from_account.label("acc")).where(le.c.batch == batch),
+        ).subquery()
+        rows = await self._exec(
+            select(a.c.user_id, a.c.display_name, a.c.balance)
+            .where(
+                a.c.id.in_(select(touched.c.acc)),
+                a.c.kind == "user",
+                a.c.balance < 0,
+            )
+            .order_by(a.c.balance, a.c.id)
+        )
+        return [(str(r.user_id), r.display_name, int(r.balance)) for r in rows]
 
     async def sweep_escrow(self, market: Market, target: int, batch: str) -> None:
         """Move points between escrow and house so escrow holds exactly `target`."""
@@ -933,6 +946,7 @@ class SqlTx:
                     created_at=draft.created_at,
                     closes_at=draft.closes_at,
                     channel=draft.channel,
+                    creator_subsidy=draft.creator_subsidy,
                 )
                 .returning(t.market.c.id)
             )
@@ -954,6 +968,7 @@ class SqlTx:
             escrow_account_id=escrow,
             q=q,
             channel=draft.channel,
+            creator_subsidy=draft.creator_subsidy,
         )
 
     async def save_market(self, market: Market) -> None:
@@ -983,6 +998,15 @@ class SqlTx:
     async def positions(self, market_id: int, account_id: int) -> list[Position]:
         """Return an account's positions in a market."""
         rows = await self._exec(_POSITIONS_OF, {"p_market": market_id, "p_account": account_id})
+        return [_position(r) for r in rows]
+
+    async def market_positions(self, market_id: int, account_ids: Sequence[int]) -> list[Position]:
+        """Return the positions of some accounts in a market."""
+        rows = await self._exec(
+            select(t.position).where(
+                t.position.c.market_id == market_id, t.position.c.account_id.in_(account_ids)
+            )
+        )
         return [_position(r) for r in rows]
 
     async def save_position(self, position: Position) -> None:
@@ -1053,9 +1077,27 @@ class SqlTx:
             for r in rows
         ]
 
-    async def void_trade(self, trade_id: int) -> None:
-        """Mark a trade as voided."""
-        await self._exec(update(t.trade).where(t.trade.c.id == trade_id).values(voided=True))
+    async def void_trades(self, trade_ids: Sequence[int]) -> None:
+        """Mark trades as voided."""
+        await self._exec(
+            update(t.trade).where(t.trade.c.id.in_(trade_ids)).values(voided=True), bulk=True
+        )
+
+    async def first_standing_buy(self, market_id: int, account_id: int, outcome: int) -> int | None:
+        """Return the id of an account's earliest unvoided purchase of an outcome."""
+        tr = t.trade
+        value = (
+            await self._exec(
+                select(func.min(tr.c.id)).where(
+                    tr.c.market_id == market_id,
+                    tr.c.account_id == account_id,
+                    tr.c.outcome == outcome,
+                    tr.c.side == "buy",
+                    tr.c.voided.is_(False),
+                )
+            )
+        ).scalar()
+        return None if value is None else int(value)
 
     async def holdings(self, account_id: int | None = None) -> list[Holding]:
         """Return positions with shares in unsettled markets (of one account, or all users)."""

@@ -75,6 +75,10 @@ class MarketRow(SQLModel, table=True):
     card_ref: str | None = Field(default=None, max_length=64)
     settlement: int = 0
     escrow_before: int = Field(sa_type=BigInteger, default=0)
+    # The part of the LMSR subsidy the creator paid (the house paid the rest).
+    creator_subsidy: int = Field(
+        sa_type=BigInteger, default=0, sa_column_kwargs={"server_default": "0"}
+    )
     reminded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 

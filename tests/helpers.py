@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Actor, CommunitySettings, Context
 from bot.core.services import Service
 from storage.engine import create_engine, migrate
 from storage.sql_store import SqlStore
+from tests import invariants
 
 PG_URL = os.environ.get("PREDICTBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("PREDICTBOT_REQUIRE_PG") == "1"
@@ -124,64 +124,10 @@ def ctx(
 
 
 async def ledger_check(engine: AsyncEngine) -> dict[str, int]:
-    """Assert the ledger invariants; return user balances by user id.
-
-    Every community's balances sum to 0, every cached balance equals its ledger history, no
-    user balance is negative, every settled market's escrow is empty."""
-    async with engine.connect() as conn:
-        sums = (
-            await conn.execute(text("SELECT community_id, SUM(balance) FROM account GROUP BY 1"))
-        ).all()
-        assert all(int(s) == 0 for _, s in sums), f"community sums not zero: {sums}"
-        mismatched = (
-            await conn.execute(
-                text(
-                    "SELECT a.id, a.balance,"
-                    " COALESCE((SELECT SUM(amount) FROM ledger_entry l WHERE to_account = a.id), 0)"
-                    " - COALESCE((SELECT SUM(amount) FROM ledger_entry l"
-                    " WHERE from_account = a.id), 0) AS derived FROM account a"
-                )
-            )
-        ).all()
-        bad = [r for r in mismatched if int(r[1]) != int(r[2])]
-        assert not bad, f"cached balance differs from ledger: {bad}"
-        negative = (
-            await conn.execute(
-                text("SELECT user_id, balance FROM account WHERE kind = 'user' AND balance < 0")
-            )
-        ).all()
-        assert not negative, f"negative balances: {negative}"
-        escrow = (
-            await conn.execute(
-                text(
-                    "SELECT m.number, a.balance FROM market m JOIN account a "
-                    "ON a.id = m.escrow_account_id "
-                    "WHERE m.status IN ('resolved', 'cancelled') AND a.balance <> 0"
-                )
-            )
-        ).all()
-        assert not escrow, f"settled markets with escrow left: {escrow}"
-        users = (
-            await conn.execute(text("SELECT user_id, balance FROM account WHERE kind = 'user'"))
-        ).all()
-        return {str(u): int(b) for u, b in users}
+    """Assert the ledger invariants (`tests.invariants.check_ledger`); return user balances."""
+    return await invariants.check_ledger(invariants.SqlProbe(engine))
 
 
 async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
     """Return every row of every table, to prove a refused request changed nothing."""
-    tables = [
-        "community",
-        "account",
-        "market",
-        "position",
-        "trade",
-        "ledger_entry",
-        "request",
-        "outbox",
-    ]
-    out: dict[str, list[tuple[object, ...]]] = {}
-    async with engine.connect() as conn:
-        for name in tables:
-            rows = (await conn.execute(text(f"SELECT * FROM {name} ORDER BY id"))).all()
-            out[name] = [tuple(r) for r in rows]
-    return out
+    return await invariants.snapshot(invariants.SqlProbe(engine))

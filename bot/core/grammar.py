@@ -94,6 +94,8 @@ CONFIG_KEYS: tuple[str, ...] = (
     "starting_balance",
     "daily_allowance",
     "default_liquidity",
+    "house_liquidity",
+    "moderator_liquidity",
     "timezone",
     "moderator_roles",
     "moderators",

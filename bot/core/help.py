@@ -132,7 +132,10 @@ _ENTRIES: dict[str, _Entry] = {
     "config": _Entry(
         "Show or change community settings.",
         "Without arguments, shows the settings; with `key:value` pairs, changes them. Keys: "
-        "starting_balance, daily_allowance and default_liquidity (whole points), timezone "
+        "starting_balance, daily_allowance and default_liquidity (whole points), "
+        "house_liquidity (the liquidity up to which the house funds a market's subsidy; "
+        "`default` follows default_liquidity) and moderator_liquidity (the same for "
+        "moderators' markets), timezone "
         "(IANA name like Europe/Berlin), moderator_roles and moderators (comma-separated), "
         "announce_channel, create_policy (anyone or moderators), min_duration (like 1m or "
         "1h). Moderators only.",

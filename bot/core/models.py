@@ -31,12 +31,21 @@ class CommunitySettings:
     starting_balance: int = 1000 * MICRO
     daily_allowance: int = 50 * MICRO
     default_liquidity: int = 100 * MICRO
+    # The liquidity b up to which the house funds anyone's market (None: default_liquidity),
+    # and up to which it funds a moderator's; beyond it the creator funds the rest.
+    house_liquidity: int | None = None
+    moderator_liquidity: int = 1000 * MICRO
     timezone: str = "UTC"
     moderator_roles: tuple[str, ...] = ()
     moderators: tuple[str, ...] = ()
     announce_channel: str | None = None
     create_policy: Literal["anyone", "moderators"] = "anyone"
     min_duration: int = 60  # seconds
+
+    @property
+    def house_funded_liquidity(self) -> int:
+        """The liquidity b up to which the house funds anyone's market."""
+        return self.default_liquidity if self.house_liquidity is None else self.house_liquidity
 
     def with_changes(self, **changes: object) -> CommunitySettings:
         """Return a copy with some fields replaced."""
@@ -97,6 +106,7 @@ class Market:
     known_at: datetime | None = None
     settlement: int = 0
     escrow_before: int = 0
+    creator_subsidy: int = 0  # the part of the LMSR subsidy the creator funded
 
 
 @dataclass(slots=True)

@@ -36,6 +36,7 @@ class MarketDraft:
     created_at: datetime
     closes_at: datetime
     channel: str | None
+    creator_subsidy: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +206,16 @@ class Tx(Protocol):
         """Return the market's unvoided trades placed after a time, newest first."""
         ...
 
-    async def void_trade(self, trade_id: int) -> None:
-        """Mark a trade as voided."""
+    async def void_trades(self, trade_ids: Sequence[int]) -> None:
+        """Mark trades as voided."""
+        ...
+
+    async def first_standing_buy(self, market_id: int, account_id: int, outcome: int) -> int | None:
+        """Return the id of an account's earliest unvoided purchase of an outcome."""
+        ...
+
+    async def market_positions(self, market_id: int, account_ids: Sequence[int]) -> list[Position]:
+        """Return the positions of some accounts in a market."""
         ...
 
     async def pay_winning_shares(self, market: Market, outcome: int, batch: str) -> None:
@@ -218,11 +227,20 @@ class Tx(Protocol):
         ...
 
     async def refund_net_spend(self, market: Market, batch: str) -> None:
-        """Give every account back its net spend; claw back sale profits down to zero."""
+        """Give every account back its net spend; claw back sale profit in full (into debt
+        if need be)."""
         ...
 
-    async def reverse_batch(self, market: Market, batch: str, new_batch: str) -> None:
-        """Take back a settlement's user movements (never below a zero balance)."""
+    async def reverse_batch(
+        self, market: Market, batch: str, kinds: Sequence[str], new_batch: str
+    ) -> None:
+        """Reverse every user's net movement of some kinds in a batch exactly (into debt if
+        need be)."""
+        ...
+
+    async def debtors(self, batch: str) -> list[tuple[str, str, int]]:
+        """Return (user id, display name, balance) of the users a batch moved points of whose
+        balance is now below zero, deepest debt first."""
         ...
 
     async def sweep_escrow(self, market: Market, target: int, batch: str) -> None:

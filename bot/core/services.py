@@ -96,12 +96,19 @@ TOP_WINNERS = 5
 RETRIES = 8
 FAILED_SHOWN = 10
 NA_WORDS = {"na", "n/a", "none", "cancel"}
+# Ledger kinds a settlement pays users with, which an unresolve reverses.
+SETTLEMENT_KINDS = ("payout", "refund", "clawback", "return")
 
 
 def points(micro: int) -> str:
     """Format micro-points as whole points, rounded to the nearest point."""
     whole = (abs(micro) + MICRO // 2) // MICRO
     return f"{'-' if micro < 0 and whole else ''}{whole:,}"
+
+
+def points_up(micro: int) -> str:
+    """Format micro-points as whole points, rounded up: what a user needs to have."""
+    return f"{-(-micro // MICRO):,}"
 
 
 def shares_text(micro: int) -> str:
@@ -400,6 +407,16 @@ class Service:
             liquidity = cmd.liquidity * MICRO
         closes_at = self._when(cmd.closes, settings)
         creator = await tx.ensure_account(ctx.actor.user_id, ctx.actor.display_name)
+        if creator.balance < 0:
+            raise InsufficientFunds(
+                f"You are {points(-creator.balance)} points in debt: you can't create markets "
+                "until your balance is above zero. `daily` pays the debt down."
+            )
+        house_part, funded = 0, 0
+        if mechanism == "lmsr":
+            house_part, funded = self._subsidy_split(ctx, settings, liquidity, len(outcomes))
+            if funded > creator.balance:
+                raise InsufficientFunds(_funding_refusal(liquidity, outcomes, house_part, funded))
         market = await tx.create_market(
             MarketDraft(
                 question=question,
@@ -412,19 +429,42 @@ class Service:
                 created_at=self.clock.now(),
                 closes_at=closes_at,
                 channel=ctx.channel,
+                creator_subsidy=funded,
             )
         )
-        if market.mechanism == "lmsr":
+        if house_part > 0:
             await tx.transfer(
                 tx.community.house_account_id,
                 market.escrow_account_id,
-                lmsr.subsidy(market.liquidity, len(outcomes)),
+                house_part,
                 "subsidy",
                 market_id=market.id,
             )
-        result = MarketCreated(card_of(market, tx.community))
+        if funded > 0 and not await tx.transfer(
+            creator.id,
+            market.escrow_account_id,
+            funded,
+            "subsidy",
+            market_id=market.id,
+            require_funds=True,
+        ):
+            raise InsufficientFunds(_funding_refusal(liquidity, outcomes, house_part, funded))
+        result = MarketCreated(card_of(market, tx.community), funded=funded)
         await self._announce(tx, "created", market, result, "1")
         return result
+
+    def _subsidy_split(
+        self, ctx: Context, settings: CommunitySettings, liquidity: int, outcomes: int
+    ) -> tuple[int, int]:
+        """Split an LMSR market's subsidy b·ln n into what the house funds and what the
+        creator funds: the house covers liquidity up to `house_liquidity` (moderators' markets
+        up to `moderator_liquidity`), the creator the rest."""
+        covered = settings.house_funded_liquidity
+        if self._is_moderator(ctx, settings):
+            covered = max(covered, settings.moderator_liquidity)
+        total = lmsr.subsidy(liquidity, outcomes)
+        house_part = lmsr.subsidy(min(liquidity, covered), outcomes) if covered > 0 else 0
+        return house_part, total - house_part
 
     async def _list(self, tx: Tx, cmd: ListMarkets, ctx: Context) -> Result:
         status = cmd.status.lower()
@@ -459,14 +499,20 @@ class Service:
             market_id=market.id,
         )
         if not paid:
+            if account.balance < 0:
+                raise InsufficientFunds(
+                    f"You are {points(-account.balance)} points in debt: you can't bet until "
+                    "your balance is above zero. `daily` pays the debt down, and so does "
+                    "selling shares."
+                )
             raise InsufficientFunds(
                 f"You have {account.balance // MICRO:,} points; this bet needs {cmd.points:,}."
             )
         held = await tx.positions(market.id, account.id)
         market.q[i] += shares
         market.volume += amount
-        if not held:
-            market.traders += 1
+        if not any(p.first_trade_id is not None for p in held):
+            market.traders += 1  # positions emptied by voiding don't count
         after = probabilities(market)[i]
         now = self.clock.now()
         trade_id = await tx.add_trade(
@@ -650,8 +696,9 @@ class Service:
             raise InvalidInput("Evidence must be a link starting with http:// or https://.")
         known = self._known_at(cmd.known, market, tx.community.settings)
         market.known_at = known
-        voided = await self._void_after(tx, market, known) if known else 0
         batch = self._open_settlement(market)
+        voided = await self._void_after(tx, market, known, batch) if known else 0
+        # Voided trades stand voided through an unresolve: it restores the escrow to here.
         market.escrow_before = await tx.balance(market.escrow_account_id)
         if market.mechanism == "lmsr":
             await tx.pay_winning_shares(market, i, batch)
@@ -672,6 +719,7 @@ class Service:
                 )
             else:
                 await tx.refund_net_spend(market, batch)
+        await self._return_subsidy(tx, market, batch)
         await tx.sweep_escrow(market, 0, batch)
         summary = await tx.batch_summary(batch, TOP_WINNERS)
         self._mark_settled(market, "resolved", i, evidence)
@@ -683,6 +731,7 @@ class Service:
             total_paid=summary.total,
             winners=tuple(Payout(u, n, a) for u, n, a in summary.top if a > 0),
             voided_trades=voided,
+            debts=await self._debts(tx, batch),
         )
         await self._announce(tx, "resolved", market, result, str(market.settlement))
         return result
@@ -695,6 +744,7 @@ class Service:
         batch = self._open_settlement(market)
         market.escrow_before = await tx.balance(market.escrow_account_id)
         await tx.refund_net_spend(market, batch)
+        await self._return_subsidy(tx, market, batch)
         await tx.sweep_escrow(market, 0, batch)
         summary = await tx.batch_summary(batch, TOP_WINNERS)
         self._mark_settled(market, "cancelled", NA, None)
@@ -703,9 +753,32 @@ class Service:
             card=card_of(market, tx.community),
             total_refunded=summary.total,
             accounts_refunded=summary.accounts,
+            debts=await self._debts(tx, batch),
         )
         await self._announce(tx, "cancelled", market, result, str(market.settlement))
         return result
+
+    async def _return_subsidy(self, tx: Tx, market: Market, batch: str) -> None:
+        """Give the creator their share of what the subsidy did not lose (the house's share
+        goes back with the sweep): the escrow left after payouts, pro rata to funding,
+        rounded down."""
+        if market.creator_subsidy <= 0:
+            return
+        left = await tx.balance(market.escrow_account_id)
+        total = lmsr.subsidy(market.liquidity, len(market.outcomes))
+        share = left * market.creator_subsidy // total
+        if share > 0:
+            await tx.transfer(
+                market.escrow_account_id,
+                market.creator_account_id,
+                share,
+                "return",
+                market_id=market.id,
+                batch=batch,
+            )
+
+    async def _debts(self, tx: Tx, batch: str) -> tuple[Payout, ...]:
+        return tuple(Payout(u, n, b) for u, n, b in await tx.debtors(batch))
 
     def _open_settlement(self, market: Market) -> str:
         market.settlement += 1
@@ -734,42 +807,56 @@ class Service:
             return market.created_at
         return known
 
-    async def _void_after(self, tx: Tx, market: Market, known: datetime) -> int:
-        """Reverse, newest first, every trade placed after the outcome became public."""
+    async def _void_after(self, tx: Tx, market: Market, known: datetime, batch: str) -> int:
+        """Void every trade placed after the outcome became public.
+
+        Each user's voided trades are reversed as one unit: the user gets back what those
+        purchases cost minus what those sales paid, or pays back the difference (into debt if
+        need be), so they end exactly where they would be had they never made them; their
+        positions and the market's outstanding shares lose the voided trades' shares."""
         trades = await tx.trades_after(market.id, known)
+        if not trades:
+            return 0
+        net: dict[int, int] = {}  # account → points owed back to it (negative: it owes)
+        moved: dict[tuple[int, int], tuple[int, int]] = {}  # (account, outcome) → shares, cost
         for trade in trades:
-            assert trade.id is not None
-            positions = {p.outcome: p for p in await tx.positions(market.id, trade.account_id)}
-            position = positions[trade.outcome]
-            if trade.side == "buy":
-                await tx.transfer(
-                    market.escrow_account_id,
-                    trade.account_id,
-                    trade.amount,
-                    "void",
-                    market_id=market.id,
-                    trade_id=trade.id,
-                )
-                position.shares -= trade.shares
-                position.net_cost -= trade.amount
-                market.q[trade.outcome] -= trade.shares
-            else:
-                back = min(trade.amount, await tx.balance(trade.account_id))
-                if back > 0:
-                    await tx.transfer(
-                        trade.account_id,
-                        market.escrow_account_id,
-                        back,
-                        "void",
-                        market_id=market.id,
-                        trade_id=trade.id,
-                    )
-                position.shares += trade.shares
-                position.net_cost += trade.amount
-                market.q[trade.outcome] += trade.shares
+            sign = 1 if trade.side == "buy" else -1
+            net[trade.account_id] = net.get(trade.account_id, 0) + sign * trade.amount
+            key = (trade.account_id, trade.outcome)
+            shares, cost = moved.get(key, (0, 0))
+            moved[key] = (shares + sign * trade.shares, cost + sign * trade.amount)
+            market.q[trade.outcome] -= sign * trade.shares
             market.volume -= trade.amount
-            await tx.save_position(position)
-            await tx.void_trade(trade.id)
+        voided = {trade.id for trade in trades}
+        await tx.void_trades(sorted(i for i in voided if i is not None))
+        positions = await tx.market_positions(market.id, sorted(net))
+        still_trading: set[int] = set()
+        for position in positions:
+            shares, cost = moved.get((position.account_id, position.outcome), (0, 0))
+            if shares or cost or position.first_trade_id in voided:
+                position.shares -= shares
+                position.net_cost -= cost
+                if position.first_trade_id in voided:
+                    position.first_trade_id = await tx.first_standing_buy(
+                        market.id, position.account_id, position.outcome
+                    )
+                await tx.save_position(position)
+            if position.first_trade_id is not None:
+                still_trading.add(position.account_id)
+        market.traders -= len(set(net) - still_trading)
+        escrow = market.escrow_account_id
+        await tx.bulk_transfer(
+            [
+                Transfer(escrow, account, amount)
+                if amount > 0
+                else Transfer(account, escrow, -amount)
+                for account, amount in sorted(net.items())
+                if amount != 0
+            ],
+            "void",
+            market.id,
+            batch,
+        )
         return len(trades)
 
     async def _unresolve(self, tx: Tx, cmd: UnresolveMarket, ctx: Context) -> Result:
@@ -781,7 +868,8 @@ class Service:
         previous = outcome_name(market, market.resolution) or "?"
         batch = f"m{market.id}.s{market.settlement}"
         undo = f"m{market.id}.u{market.settlement}"
-        await tx.reverse_batch(market, batch, undo)
+        # Exactly what the settlement paid comes back, spent or not; voids stand.
+        await tx.reverse_batch(market, batch, SETTLEMENT_KINDS, undo)
         await tx.sweep_escrow(market, market.escrow_before, undo)
         summary = await tx.batch_summary(undo, 0)
         market.status = "closed"
@@ -790,7 +878,9 @@ class Service:
         market.resolved_at = None
         market.known_at = None
         await tx.save_market(market)
-        result = MarketUnresolved(card_of(market, tx.community), previous, -summary.total)
+        result = MarketUnresolved(
+            card_of(market, tx.community), previous, -summary.total, await self._debts(tx, undo)
+        )
         await self._announce(tx, "unresolved", market, result, str(market.settlement))
         return result
 
@@ -898,6 +988,12 @@ def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:
         ("starting_balance", points(settings.starting_balance)),
         ("daily_allowance", points(settings.daily_allowance)),
         ("default_liquidity", points(settings.default_liquidity)),
+        (
+            "house_liquidity",
+            points(settings.house_funded_liquidity)
+            + (" (follows default_liquidity)" if settings.house_liquidity is None else ""),
+        ),
+        ("moderator_liquidity", points(settings.moderator_liquidity)),
         ("timezone", settings.timezone),
         ("moderator_roles", ", ".join(settings.moderator_roles) or "(none)"),
         ("moderators", ", ".join(settings.moderators) or "(none)"),
@@ -926,10 +1022,11 @@ def _duration_text(seconds: int) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
-def _whole_points(key: str, value: str, low: int, high: int) -> int:
+def _whole_points(key: str, value: str, low: int, high: int, alternative: str = "") -> int:
     text = value.replace(",", "").replace("_", "").strip()
     if not text.isdigit() or not low <= int(text) <= high:
-        raise InvalidInput(f"{key} must be a whole number of points from {low} to {high:,}.")
+        also = f" {alternative}" if alternative else ""
+        raise InvalidInput(f"{key} must be a whole number of points from {low} to {high:,}{also}.")
     return int(text) * MICRO
 
 
@@ -950,6 +1047,16 @@ def _apply_setting(settings: CommunitySettings, key: str, value: str) -> Communi
     if key == "default_liquidity":
         return settings.with_changes(
             default_liquidity=_whole_points(key, value, LIQUIDITY_MIN, LIQUIDITY_MAX)
+        )
+    if key == "house_liquidity":
+        if value.strip().lower() in ("default", "none"):
+            return settings.with_changes(house_liquidity=None)
+        return settings.with_changes(
+            house_liquidity=_whole_points(key, value, 0, LIQUIDITY_MAX, "or `default`")
+        )
+    if key == "moderator_liquidity":
+        return settings.with_changes(
+            moderator_liquidity=_whole_points(key, value, 0, LIQUIDITY_MAX)
         )
     if key == "timezone":
         try:
@@ -982,6 +1089,15 @@ def _apply_setting(settings: CommunitySettings, key: str, value: str) -> Communi
         return settings.with_changes(min_duration=seconds)
     keys = ", ".join(k for k, _ in settings_items(settings))
     raise InvalidInput(f"Unknown setting `{key}`. Settings: {keys}.")
+
+
+def _funding_refusal(liquidity: int, outcomes: tuple[str, ...], house: int, funded: int) -> str:
+    return (
+        f"A market with liquidity {points(liquidity)} and {len(outcomes)} outcomes needs a "
+        f"subsidy of {points_up(house + funded)} points. The house funds {points(house)} of it; "
+        f"you would fund the other {points_up(funded)}, and you don't have that many. "
+        "Lower the liquidity, or ask a moderator to create it."
+    )
 
 
 def _check_outcomes(names: tuple[str, ...]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from bot.core.views import (
     MarketShown,
     MarketUnresolved,
     OverdueShown,
+    Payout,
     PortfolioShown,
     ResolutionReminder,
     Result,
@@ -31,6 +32,30 @@ from bot.core.views import (
 )
 
 BAR_WIDTH = 20
+
+
+def balance_text(micro: int) -> str:
+    """Say a balance: `1,038 points`, or `400 points in debt` below zero."""
+    if micro < 0 and points(micro) != "0":
+        return f"{points(-micro)} points in debt"
+    return f"{points(max(micro, 0))} points"
+
+
+def funding_text(funded: int) -> str | None:
+    """Tell a creator what they paid towards their market's subsidy, or None."""
+    if funded <= 0:
+        return None
+    return (
+        f"You funded {points(funded)} points of its subsidy; your share of what the market "
+        "maker doesn't lose comes back to you when it settles."
+    )
+
+
+def debts_text(debts: tuple[Payout, ...]) -> str | None:
+    """Say who a reversal left in debt: `Bob is now 400 points in debt.`, or None."""
+    if not debts:
+        return None
+    return " ".join(f"{d.display_name} is now {points(-d.amount)} points in debt." for d in debts)
 
 
 def bar(probability: float, width: int = BAR_WIDTH) -> str:
@@ -91,7 +116,9 @@ def render(result: Result) -> str:
 
 @render.register
 def _(result: MarketCreated) -> str:
-    return f"Market #{result.card.number} created.\n{card_text(result.card)}"
+    funding = funding_text(result.funded)
+    head = f"Market #{result.card.number} created." + (f" {funding}" if funding else "")
+    return f"{head}\n{card_text(result.card)}"
 
 
 @render.register
@@ -159,31 +186,44 @@ def _(result: MarketResolved) -> str:
     lines.append(f"Paid out {points(result.total_paid)} points.")
     for n, winner in enumerate(result.winners, 1):
         lines.append(f"  {n}. {winner.display_name} +{points(winner.amount)}")
+    debts = debts_text(result.debts)
+    if debts:
+        lines.append(debts)
     return "\n".join(lines)
 
 
 @render.register
 def _(result: MarketCancelled) -> str:
-    return (
+    text = (
         f"Market #{result.card.number} cancelled (N/A). Refunded "
         f"{points(result.total_refunded)} points to {result.accounts_refunded} trader"
         f"{'s' if result.accounts_refunded != 1 else ''}."
     )
+    debts = debts_text(result.debts)
+    return f"{text}\n{debts}" if debts else text
 
 
 @render.register
 def _(result: MarketUnresolved) -> str:
-    return (
+    text = (
         f"Market #{result.card.number} unresolved (was {result.previous}); "
         f"{points(result.total_reversed)} points taken back. It is closed and awaits resolution."
     )
+    debts = debts_text(result.debts)
+    return f"{text}\n{debts}" if debts else text
 
 
 @render.register
 def _(result: BalanceShown) -> str:
-    who = "You have" if result.own else f"{result.display_name} has"
     extra = f" (+{points(result.invested)} in open positions)" if result.invested else ""
-    return f"{who} {points(result.balance)} points{extra}."
+    if result.balance < 0 and points(result.balance) != "0":
+        who = "You are" if result.own else f"{result.display_name} is"
+        return (
+            f"{who} {balance_text(result.balance)}{extra}. Bets and new markets wait until "
+            "the balance is above zero; `daily` pays the debt down."
+        )
+    who = "You have" if result.own else f"{result.display_name} has"
+    return f"{who} {balance_text(result.balance)}{extra}."
 
 
 @render.register

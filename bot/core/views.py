@@ -50,6 +50,7 @@ class MarketCreated:
     """A new market was created."""
 
     card: MarketCard
+    funded: int = 0  # the part of the LMSR subsidy the creator paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class MarketResolved:
     total_paid: int
     winners: tuple[Payout, ...]
     voided_trades: int = 0
+    debts: tuple[Payout, ...] = ()  # users this settlement left in debt, with their balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ class MarketCancelled:
     total_refunded: int
     accounts_refunded: int
     voided_trades: int = 0
+    debts: tuple[Payout, ...] = ()  # users whose sale profit was clawed back into debt
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,7 @@ class MarketUnresolved:
     card: MarketCard
     previous: str
     total_reversed: int
+    debts: tuple[Payout, ...] = ()  # users the reversal left in debt, with their balance
 
 
 @dataclass(frozen=True, slots=True)

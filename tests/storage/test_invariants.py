@@ -263,7 +263,7 @@ async def test_cancel_restores_every_pre_market_balance(
     assert await escrow(engine, number) == 0
 
 
-async def test_cancel_claws_back_sale_profit_down_to_zero(
+async def test_cancel_claws_back_sale_profit_in_full_even_into_debt(
     service: Service, engine: AsyncEngine
 ) -> None:
     await _meet(service, "al", "bo", "cy")
@@ -273,17 +273,18 @@ async def test_cancel_claws_back_sale_profit_down_to_zero(
     sold = await sell(service, "bo", number, "yes", None)
     profit = sold.proceeds - 100 * M
     assert profit > 10 * M
-    # bo spends all but 3 points elsewhere, so the profit can only be clawed back partly.
+    # bo spends all but 3 points elsewhere: the profit is clawed back all the same.
     spend = (await balance(engine, "bo")) // M - 3
     await bet(service, "bo", other, "no", spend)
     left = await balance(engine, "bo")
     assert 0 < left < profit
-    await run(service, CancelMarket(number), MOD)
+    cancelled = expect(await run(service, CancelMarket(number), MOD), MarketCancelled)
     balances = await ledger_check(engine)
-    assert balances["bo"] == 0
+    assert balances["bo"] == left - profit < 0
     assert balances["cy"] == 1000 * M
     clawed = await rows(engine, "SELECT amount FROM ledger_entry WHERE kind = 'clawback'")
-    assert clawed == [(left,)]
+    assert clawed == [(profit,)]
+    assert [(d.user_id, d.amount) for d in cancelled.debts] == [("bo", left - profit)]
 
 
 # -- unresolve -----------------------------------------------------------------------------
@@ -328,12 +329,14 @@ async def test_unresolve_then_resolve_another_outcome(
 async def test_unresolve_after_the_payout_was_spent(service: Service, engine: AsyncEngine) -> None:
     number, other = await create(service), await create(service)
     await bet(service, "bo", number, "yes", 900)
-    await run(service, ResolveMarket(number, "yes"), MOD)
+    resolved = expect(await run(service, ResolveMarket(number, "yes"), MOD), MarketResolved)
     rich = await balance(engine, "bo")
     await bet(service, "bo", other, "yes", rich // M - 1)
-    await run(service, UnresolveMarket(number), MOD)
-    balances = await ledger_check(engine)  # takes back what is left, never below zero
-    assert 0 <= balances["bo"] < M
+    left = await balance(engine, "bo")
+    undone = expect(await run(service, UnresolveMarket(number), MOD), MarketUnresolved)
+    balances = await ledger_check(engine)  # takes back the whole payout, into debt
+    assert undone.total_reversed == resolved.total_paid
+    assert balances["bo"] == left - resolved.total_paid < 0
 
 
 # -- known-at ------------------------------------------------------------------------------

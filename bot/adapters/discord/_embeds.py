@@ -9,7 +9,7 @@ from functools import singledispatch
 import discord
 
 from bot.core.services import points
-from bot.core.text import bar, percent, render
+from bot.core.text import bar, funding_text, percent, render
 from bot.core.views import (
     AnnouncementFailed,
     FailedAnnouncement,
@@ -23,6 +23,7 @@ from bot.core.views import (
     MarketShown,
     MarketUnresolved,
     OverdueShown,
+    Payout,
     ResolutionReminder,
     Result,
 )
@@ -141,7 +142,8 @@ def _(result: MarketCreated) -> Reply:
     return Reply(
         content=clip(
             f"Created market #{card.number}: {card.question}\n"
-            "Its card, with a button per outcome, is being posted.",
+            "Its card, with a button per outcome, is being posted."
+            + (f"\n{funding_text(result.funded)}" if result.funded else ""),
             CONTENT_MAX,
         )
     )
@@ -195,6 +197,17 @@ def _ago(moment: datetime) -> str:
 
 def _question(card: MarketCard) -> str:
     return discord.utils.escape_markdown(card.question)
+
+
+def _debts(debts: tuple[Payout, ...]) -> str:
+    """Name who a reversal left in debt (mentions render as names; nobody is pinged)."""
+    return "".join(
+        f"\n<@{d.user_id}> is now {points(-d.amount)} points in debt."
+        if d.user_id.isdigit()
+        else f"\n{discord.utils.escape_markdown(d.display_name)} is now {points(-d.amount)} "
+        "points in debt."
+        for d in debts
+    )
 
 
 def _plural(count: int, word: str) -> str:
@@ -309,6 +322,10 @@ def _(result: MarketResolved) -> Reply:
             value=f"{result.voided_trades} trade(s) placed after the outcome was known",
             inline=False,
         )
+    if result.debts:
+        embed.add_field(
+            name="In debt", value=clip(_debts(result.debts).strip(), FIELD_MAX), inline=False
+        )
     content = f"🏁 Market #{card.number} resolved: {result.outcome}"
     return Reply(content=clip(content, CONTENT_MAX), embeds=(embed,), ephemeral=False)
 
@@ -330,7 +347,7 @@ def _(result: MarketCancelled) -> Reply:
     return Reply(
         content=clip(
             f"⚪ Market #{card.number} was cancelled (N/A).\n**{_question(card)}**\n"
-            f"{refunds}{voided}",
+            f"{refunds}{voided}{_debts(result.debts)}",
             CONTENT_MAX,
         ),
         ephemeral=False,
@@ -345,7 +362,8 @@ def _(result: MarketUnresolved) -> Reply:
         content=clip(
             f"↩️ Market #{card.number}'s resolution ({previous}) was reversed.\n"
             f"**{_question(card)}**\n{points(result.total_reversed)} points of payouts were "
-            "taken back. The market is closed again and waits for a new resolution.",
+            "taken back. The market is closed again and waits for a new resolution."
+            f"{_debts(result.debts)}",
             CONTENT_MAX,
         ),
         ephemeral=False,

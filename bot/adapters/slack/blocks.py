@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.adapters.slack.escape import escape_mrkdwn, escape_plain
 from bot.core.services import points, shares_text
-from bot.core.text import bar, percent, render
+from bot.core.text import bar, debts_text, funding_text, percent, render
 from bot.core.timeparse import format_utc
 from bot.core.views import (
     AnnouncementFailed,
@@ -24,6 +24,7 @@ from bot.core.views import (
     MarketShown,
     MarketUnresolved,
     OverdueShown,
+    Payout,
     PortfolioShown,
     ResolutionReminder,
     Result,
@@ -137,6 +138,8 @@ def reply(result: Result) -> tuple[str, list[Block] | None]:
     if isinstance(result, MarketCreated):
         card = result.card
         where = f"\nIts card is posted in <#{card.channel}>." if card.channel else ""
+        funding = funding_text(result.funded)
+        where += f"\n{escape_mrkdwn(funding)}" if funding else ""
         text = f"Market #{card.number} created: {escape_mrkdwn(card.question)}{where}"
         return text, None
     if isinstance(result, OverdueShown):
@@ -200,6 +203,11 @@ def overdue_reply(result: OverdueShown) -> tuple[str, list[Block]]:
     return text, blocks
 
 
+def _debts(debts: tuple[Payout, ...]) -> str:
+    text = debts_text(debts)
+    return f"\n{escape_mrkdwn(text)}" if text else ""
+
+
 def _market_line(card: MarketCard) -> str:
     return f"*{escape_mrkdwn(card.question)}*"
 
@@ -236,7 +244,7 @@ def announcement(kind: str, result: Result) -> tuple[str, list[Block]]:
             )
         return _announce(
             f":white_circle: Market #{card.number} was cancelled (N/A).\n"
-            f"{_market_line(card)}\n{refunds}"
+            f"{_market_line(card)}\n{refunds}{_debts(result.debts)}"
         )
     if isinstance(result, MarketUnresolved):
         card = result.card
@@ -244,7 +252,7 @@ def announcement(kind: str, result: Result) -> tuple[str, list[Block]]:
             f":leftwards_arrow_with_hook: Market #{card.number}'s resolution "
             f"({escape_mrkdwn(result.previous)}) was reversed.\n{_market_line(card)}\n"
             f"{points(result.total_reversed)} points of payouts were taken back. The market is "
-            "closed again and waits for a new resolution."
+            f"closed again and waits for a new resolution.{_debts(result.debts)}"
         )
     if isinstance(result, MarketExtended):
         card = result.card
@@ -310,6 +318,8 @@ def _resolved(result: MarketResolved) -> tuple[str, list[Block]]:
             f"{_plural(result.voided_trades, 'trade')} placed after the outcome was known "
             "were voided."
         )
+    if result.debts:
+        lines.append(_debts(result.debts).strip())
     more: list[Block] = []
     if result.winners:
         winners = "  ".join(
