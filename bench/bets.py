@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import (
-    MICRO,
     Bench,
     Figure,
     Series,
@@ -44,11 +43,12 @@ from bench.common import (
 )
 from bot.core.commands import CreateMarket, PlaceBet
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.money import MICRO
+from bot.core.service import Service
 from bot.core.views import BetPlaced
 from bot.runtime import SystemClock
 from storage.engine import create_engine
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 
 KEY = "bets"
 COMMUNITY = "bench"

@@ -26,7 +26,6 @@ PG_URL = os.environ.get(
     "PREDICTBOT_BENCH_PG_URL",
     os.environ.get("PREDICTBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
 )
-MICRO = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from pydantic import SecretStr
 from bench.common import Bench, Figure, Series, database, pct
 from bot.core.commands import CreateMarket
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.runtime import SystemClock
 from bot.settings import DiscordSettings
 from storage.engine import create_engine
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.fakes.discord_stub import (
     APP_ID,
     CHANNEL_ID,

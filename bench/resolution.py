@@ -21,7 +21,6 @@ from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import (
-    MICRO,
     Bench,
     Figure,
     Series,
@@ -31,11 +30,12 @@ from bench.common import (
 )
 from bot.core.commands import CreateMarket, ResolveMarket
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.money import MICRO
+from bot.core.service import Service
 from bot.core.views import MarketResolved
 from bot.runtime import SystemClock
 from storage.engine import create_engine, is_sqlite
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 
 KEY = "resolution"
 COMMUNITY = "bench"

@@ -20,12 +20,12 @@ from bench.common import Bench, Figure, Series, database
 from bench.resolution import numbers
 from bot.core.commands import CreateMarket
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.runtime import SystemClock
 from bot.scheduling.scheduler import Scheduler
 from storage.claims import SqlClaims
 from storage.engine import create_engine
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 
 KEY = "scheduler"
 COMMUNITY = "bench"

@@ -22,11 +22,11 @@ from bench.common import Bench, Figure, Series, database, pct
 from bot.adapters.slack import SlackAdapter
 from bot.core.commands import CreateMarket
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.runtime import SystemClock
 from bot.settings import SlackSettings
 from storage.engine import create_engine
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.fakes.slack_stub import SlackWebStub, signed_headers, slash_command_body
 
 KEY = "slack"

@@ -1,18 +1,26 @@
-"""The composition root: one process, one asyncio loop, every platform and the scheduler."""
+"""The composition root: one process, one asyncio loop, every platform and the scheduler.
+
+Everything is wired here and nowhere else: the store on its engine, the service on the store,
+the chat adapters on the service, and the outbox dispatcher and deadline scheduler on the
+store's claims (`build_background`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.core.ports import Announcer
-from bot.core.services import Service
-from bot.settings import Settings
+from bot.core.service import Service
+from bot.scheduling.dispatcher import OutboxDispatcher
+from bot.scheduling.scheduler import Scheduler
+from bot.settings import SchedulerSettings, Settings
+from storage.claims import SqlClaims
 from storage.engine import create_engine, migrate
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +92,6 @@ class Runtime:
 
     def add_scheduler(self) -> None:
         """Add the deadline scheduler and the outbox dispatcher for the adapters."""
-        from bot.scheduling import build_background
-
         self.background.extend(
             build_background(
                 self.service,
@@ -115,6 +121,48 @@ class Runtime:
             except Exception:  # the others must still stop, and the database be released
                 log.exception("stopping %s failed", type(part).__name__)
         await self.engine.dispose()
+
+
+def build_background(
+    service: Service,
+    store: SqlStore,
+    adapters: Sequence[Announcer],
+    settings: SchedulerSettings,
+) -> list[Background]:
+    """Build the outbox dispatcher and the deadline scheduler, and hook them to the service.
+
+    Start them in the returned order and stop them in reverse: the scheduler stops first, then
+    the dispatcher delivers what is pending (briefly) before it stops."""
+    claims = SqlClaims(store)
+    dispatcher = OutboxDispatcher(
+        service,
+        claims,
+        adapters,
+        lease=settings.outbox_lease,
+        max_attempts=settings.outbox_attempts,
+        retry_base=settings.outbox_retry_base,
+        poll=settings.outbox_poll,
+        drain_timeout=settings.drain_timeout,
+    )
+    scheduler = Scheduler(
+        service,
+        store,
+        claims,
+        sweep_every=settings.sweep_every,
+        remind_every=settings.remind_every,
+        lease=settings.outbox_lease,
+        on_queued=dispatcher.wake,
+    )
+    previous = service.on_outbox
+
+    def on_outbox() -> None:
+        if previous is not None:
+            previous()
+        dispatcher.wake()
+        scheduler.poke()
+
+    service.on_outbox = on_outbox
+    return [dispatcher, scheduler]
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.core.commands import MICRO
+from bot.core.errors import InvalidInput
 from bot.core.models import CommunitySettings
+from bot.core.money import MICRO
+from bot.core.timeparse import parse_duration
 
 
 def data_dir() -> Path:
@@ -28,12 +29,13 @@ def default_database_url() -> str:
 
 
 def duration_seconds(value: object) -> object:
-    """Read `90s`, `1m`, `2h`, `3d`, `1w` (any case, spaces allowed) or plain seconds."""
+    """Read `90s`, `1m`, `2h`, `3d`, `1w` (any case, spaces allowed) or plain seconds; leave
+    anything else for pydantic to refuse."""
     if isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", value.lower())
-        if match:
-            unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-            return int(match.group(1)) * unit
+        try:
+            return int(parse_duration(value, setting=True).total_seconds())
+        except InvalidInput:
+            return value
     return value
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.services import Service
+from bot.core.service import Service
 from storage.engine import create_engine
 from tests import helpers
 from tests.helpers import (

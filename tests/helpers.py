@@ -14,9 +14,9 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Actor, CommunitySettings, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from storage.engine import create_engine, migrate
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests import invariants
 
 PG_URL = os.environ.get("PREDICTBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Shares and points are both counted in millionths.
-MICRO = 1_000_000
-
 
 @dataclass(frozen=True, slots=True)
 class CreateMarket:
@@ -152,16 +149,24 @@ Command = (
     | ListOverdue
 )
 
-# Commands that change state and so need a request id for idempotency.
-MUTATING: tuple[type, ...] = (
-    CreateMarket,
-    PlaceBet,
-    SellShares,
-    CloseMarket,
-    ExtendMarket,
-    ResolveMarket,
-    UnresolveMarket,
-    CancelMarket,
-    ClaimDaily,
-    Configure,
+# The one definition of which commands change state: they run in a writing transaction and
+# carry a request id for idempotency; every other command reads in a read-only transaction.
+MUTATING: frozenset[type] = frozenset(
+    {
+        CreateMarket,
+        PlaceBet,
+        SellShares,
+        CloseMarket,
+        ExtendMarket,
+        ResolveMarket,
+        UnresolveMarket,
+        CancelMarket,
+        ClaimDaily,
+        Configure,
+    }
 )
+
+
+def changes_state(command: Command) -> bool:
+    """Tell whether a command changes state (and so needs a writing transaction)."""
+    return type(command) in MUTATING

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from bot.core.commands import (
-    MICRO,
     CancelMarket,
     ClaimDaily,
     CloseMarket,
@@ -36,6 +35,7 @@ from bot.core.commands import (
     UnresolveMarket,
 )
 from bot.core.errors import InvalidInput
+from bot.core.money import MICRO
 
 __all__ = [
     "ALIASES",

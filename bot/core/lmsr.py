@@ -19,7 +19,6 @@ from decimal import (
 )
 
 __all__ = [
-    "MICRO",
     "cost",
     "cost_of_shares",
     "probabilities",
@@ -28,7 +27,6 @@ __all__ = [
     "subsidy",
 ]
 
-MICRO = 1_000_000
 
 # 50 significant digits: q up to ~1e18 micro-shares still leaves > 30 digits after the point,
 # far below the micro-point results are rounded to (in the house's favour, which

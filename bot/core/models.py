@@ -1,21 +1,83 @@
-"""Domain records the services work with; storage maps them to rows."""
+"""The domain model: communities, accounts, markets and their trades.
+
+A market's status changes only through its own methods (`close`, `extend`, `resolve`,
+`cancel`, `unresolve`); storage maps these records to rows and back.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal, Protocol
 
-from bot.core.commands import MICRO
+from bot.core.money import MICRO
 
-Mechanism = Literal["lmsr", "pool"]
-MarketStatus = Literal["open", "closed", "resolved", "cancelled"]
-AccountKind = Literal["user", "house", "escrow"]
+
+class MarketStatus(StrEnum):
+    """Where a market is in its life: open → closed → resolved or cancelled."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+class Mechanism(StrEnum):
+    """How a market prices its outcomes."""
+
+    LMSR = "lmsr"
+    POOL = "pool"
+
+
+class AccountKind(StrEnum):
+    """Who holds an account's points."""
+
+    USER = "user"
+    HOUSE = "house"
+    ESCROW = "escrow"
+
+
+class EntryKind(StrEnum):
+    """Why points moved (a ledger entry's kind)."""
+
+    GRANT = "grant"  # the starting balance
+    DAILY = "daily"
+    SUBSIDY = "subsidy"  # house or creator → escrow, at creation
+    BET = "bet"
+    SELL = "sell"
+    PAYOUT = "payout"
+    REFUND = "refund"
+    CLAWBACK = "clawback"  # sale profit taken back by a cancel
+    RETURN = "return"  # the creator's share of what the subsidy did not lose
+    SWEEP = "sweep"  # escrow ↔ house at settlement
+    VOID = "void"  # a user's trades after known-at, reversed as one unit
+    REVERSE = "reverse"  # an unresolve taking a settlement back
+
+
+# The kinds that reverse earlier movements: the only ones that may put a user into debt.
+REVERSALS = frozenset({EntryKind.VOID, EntryKind.CLAWBACK, EntryKind.REVERSE})
+
+
+class AnnouncementKind(StrEnum):
+    """What an outbox row announces."""
+
+    CREATED = "created"  # the market card
+    CLOSED = "closed"
+    EXTENDED = "extended"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+    UNRESOLVED = "unresolved"
+    REMINDER = "reminder"  # a resolution reminder
+    FAILED = "failed"  # a notice that an announcement could not be delivered
+
 
 # Market.resolution value meaning "resolved N/A" (cancelled).
 NA = -1
 
-STATUSES: tuple[MarketStatus, ...] = ("open", "closed", "resolved", "cancelled")
+STATUSES: tuple[MarketStatus, ...] = tuple(MarketStatus)
+UNSETTLED = (MarketStatus.OPEN, MarketStatus.CLOSED)
+SETTLED = (MarketStatus.RESOLVED, MarketStatus.CANCELLED)
 
 
 class Clock(Protocol):
@@ -107,6 +169,65 @@ class Market:
     settlement: int = 0
     escrow_before: int = 0
     creator_subsidy: int = 0  # the part of the LMSR subsidy the creator funded
+
+    # -- status transitions: the only code that sets `status` ---------------------------
+
+    def close(self, now: datetime, *, late: bool = False) -> None:
+        """Stop trading: now, or at the deadline when closed late (the bot was down)."""
+        self.status = MarketStatus.CLOSED
+        self.closed_at = min(now, self.closes_at) if late else now
+
+    def extend(self, closes_at: datetime) -> None:
+        """Move the deadline later, reopening a closed market."""
+        self.closes_at = closes_at
+        self.status = MarketStatus.OPEN
+        self.closed_at = None
+
+    def open_settlement(self) -> str:
+        """Start a new settlement; return the ledger batch its movements carry."""
+        self.settlement += 1
+        return self.settlement_batch
+
+    @property
+    def settlement_batch(self) -> str:
+        """The ledger batch of the current (latest) settlement."""
+        return f"m{self.id}.s{self.settlement}"
+
+    @property
+    def undo_batch(self) -> str:
+        """The ledger batch that takes the current settlement back."""
+        return f"m{self.id}.u{self.settlement}"
+
+    def resolve(self, outcome: int, evidence: str | None, now: datetime) -> None:
+        """Record the winning outcome."""
+        self._settle(MarketStatus.RESOLVED, outcome, evidence, now)
+
+    def cancel(self, now: datetime) -> None:
+        """Record the market as N/A."""
+        self._settle(MarketStatus.CANCELLED, NA, None, now)
+
+    def _settle(
+        self, status: MarketStatus, resolution: int, evidence: str | None, now: datetime
+    ) -> None:
+        self.status = status
+        self.resolution = resolution
+        self.evidence = evidence
+        self.resolved_at = now
+        if self.closed_at is None:
+            self.closed_at = min(now, self.closes_at)
+
+    def unresolve(self) -> None:
+        """Take the resolution back: closed again, awaiting a new one."""
+        self.status = MarketStatus.CLOSED
+        self.resolution = None
+        self.evidence = None
+        self.resolved_at = None
+        self.known_at = None
+
+    @property
+    def settled(self) -> bool:
+        """Tell whether the market is resolved or cancelled."""
+        return self.status in SETTLED
 
 
 @dataclass(slots=True)

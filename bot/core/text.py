@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
-from bot.core.services import points, shares_text
+from bot.core.money import points, shares_text
 from bot.core.timeparse import format_utc
 from bot.core.views import (
     AnnouncementFailed,

@@ -40,6 +40,9 @@ _DURATION = re.compile(
 # Words that show the user named a time of day, so midnight is meant literally.
 _TIME_OF_DAY = re.compile(r"\d\s*:\s*\d|\d\s*(?:am|pm)\b|\b(?:midnight|noon|at)\b", re.I)
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
+# A setting's duration: a whole number (at most 12 digits) with an optional unit.
+_SETTING_DURATION = re.compile(r"(\d{1,12})\s*([smhdw]?)", re.ASCII)
+_SETTING_UNITS = {"": 1, "s": 1, **_UNIT_SECONDS}
 _MAX_SECONDS = 100 * 366 * 86400  # a century is more than any market needs
 _END_OF_DAY = time(23, 59, 59)
 
@@ -61,9 +64,20 @@ def _unparseable(text: str) -> InvalidInput:
     return InvalidInput(f"Could not understand the time `{shown}`. {_HELP}")
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse shorthand like ``30m``, ``2h``, ``3d``, ``1w`` or ``1d12h`` into a timedelta."""
+def parse_duration(text: str, *, setting: bool = False) -> timedelta:
+    """Parse shorthand like ``30m``, ``2h``, ``3d``, ``1w`` or ``1d12h`` into a timedelta.
+
+    The one duration parser of predictbot. For a setting (``setting=True``: a community's
+    ``min_duration``, an environment variable like ``REMIND_EVERY``) seconds are allowed too,
+    as ``90s`` or a bare number (``0``, ``90``); a deadline's shorthand starts at minutes."""
     cleaned = text.strip()
+    if setting:
+        match = _SETTING_DURATION.fullmatch(cleaned.lower())
+        if not match:
+            shown = cleaned.replace("`", "'")[:40]
+            raise InvalidInput(f"`{shown}` is not a duration. Use e.g. 0, 30s, 1m, 2h or 3d.")
+        number, unit = match.groups()
+        return timedelta(seconds=int(number) * _SETTING_UNITS[unit])
     if not cleaned or not _DURATION.fullmatch(cleaned):
         shown = cleaned.replace("`", "'")[:40]
         raise InvalidInput(f"`{shown}` is not a duration — use something like 30m, 2h, 3d or 1w.")

@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from bot.core import serialize
 from bot.core.errors import DeliveryFailed
 from bot.core.models import Clock
-from bot.core.ports import Announcer, OutboxMessage
-from bot.core.services import Service
+from bot.core.ports import Announcer, Claims, OutboxClaim, OutboxMessage
+from bot.core.service import Service
 from bot.core.views import AnnouncementFailed, MarketCard, Result
-from bot.scheduling.ports import Claims, OutboxClaim
 
 log = logging.getLogger(__name__)
 
@@ -298,10 +297,7 @@ class OutboxDispatcher:
         card = _card(result)
         moderators: tuple[str, ...] = ()
         try:
-            async with self.service.store.transaction(
-                msg.platform, msg.community, write=False
-            ) as tx:
-                moderators = tx.community.settings.moderators
+            moderators = await self.service.moderators(msg.platform, msg.community)
         except Exception:
             log.warning("could not read the moderators of %s", msg.community, exc_info=True)
         notice = AnnouncementFailed(

@@ -22,13 +22,10 @@ from datetime import UTC, datetime
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core import serialize
-from bot.core.models import Clock, Community, Market
-from bot.core.ports import MarketRef, Store
-from bot.core.services import Service, card_of
-from bot.core.views import ResolutionReminder
+from bot.core.models import Clock
+from bot.core.ports import Claims, MarketRef, Store
+from bot.core.service import Service
 from bot.scheduling._rerun import Rerun
-from bot.scheduling.ports import Claims
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +34,6 @@ JOB_PREFIX = "close:"
 
 def _job_id(ref: MarketRef) -> str:
     return f"{JOB_PREFIX}{ref.platform}:{ref.community}:{ref.number}"
-
-
-def reminder_payload(market: Market, community: Community, due_since: datetime) -> str:
-    """Encode the reminder of a closed market for its creator and the moderators."""
-    resolvers = tuple(dict.fromkeys((market.creator_user, *community.settings.moderators)))
-    return serialize.dumps(ResolutionReminder(card_of(market, community), due_since, resolvers))
 
 
 class Scheduler:
@@ -228,7 +219,7 @@ class Scheduler:
         queued = 0
         while True:
             done = await self.claims.queue_reminders(
-                self.clock.now(), self.remind_every, self.batch, reminder_payload
+                self.clock.now(), self.remind_every, self.batch, self.service.reminder_payload
             )
             queued += done
             if done and self.on_queued is not None:

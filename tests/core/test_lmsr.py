@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.lmsr import (
-    MICRO,
     cost,
     cost_of_shares,
     probabilities,
@@ -18,6 +17,7 @@ from bot.core.lmsr import (
     shares_for_amount,
     subsidy,
 )
+from bot.core.money import MICRO
 
 B = 100 * MICRO  # DESIGN.md worked example: b = 100 points
 

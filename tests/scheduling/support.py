@@ -18,9 +18,9 @@ from bot.core import grammar
 from bot.core.errors import DeliveryFailed
 from bot.core.models import CommunitySettings
 from bot.core.ports import OutboxMessage
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import MarketCard, MarketCreated, Result
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.helpers import ctx
 
 QUESTION = "Will the scheduler close this market on time?"

@@ -11,7 +11,7 @@ from bot.core.errors import DeliveryFailed
 from bot.core.views import AnnouncementFailed
 from bot.scheduling.dispatcher import OutboxDispatcher
 from storage.claims import SqlClaims
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.fakes.slack_stub import SlackWebStub
 from tests.helpers import FakeClock, ctx, make_service
 from tests.scheduling.support import (
@@ -28,7 +28,7 @@ from tests.scheduling.support import (
 
 def dispatcher(service: object, announcer: object, **options: float) -> OutboxDispatcher:
     """Build a dispatcher on the service's store."""
-    from bot.core.services import Service
+    from bot.core.service import Service
 
     assert isinstance(service, Service) and isinstance(service.store, SqlStore)
     outbox = OutboxDispatcher(

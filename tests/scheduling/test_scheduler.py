@@ -11,15 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import grammar, serialize
 from bot.core.errors import NotAllowed
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import MarketClosed, OverdueShown, ResolutionReminder
-from bot.scheduling import build_background
+from bot.runtime import build_background
 from bot.scheduling.dispatcher import OutboxDispatcher
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import SchedulerSettings
 from storage.claims import SqlClaims
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.helpers import FakeClock, ctx, make_service
 from tests.scheduling.support import (
     NO_MINIMUM,

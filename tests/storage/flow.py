@@ -7,8 +7,9 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.commands import MICRO, Command, CreateMarket, PlaceBet, SellShares
-from bot.core.services import Service
+from bot.core.commands import Command, CreateMarket, PlaceBet, SellShares
+from bot.core.money import MICRO
+from bot.core.service import Service
 from bot.core.views import BetPlaced, MarketCreated, Result, SharesSold
 from tests.helpers import ctx
 

@@ -21,7 +21,7 @@ from bot.core.commands import (
     ShowBalance,
 )
 from bot.core.errors import InsufficientFunds, MarketNotOpen, PredictError
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import BetPlaced, DailyClaimed, MarketResolved, Result
 from tests.helpers import ctx, ledger_check
 from tests.storage.flow import MOD, bet, create, escrow, rows, run

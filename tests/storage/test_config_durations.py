@@ -6,7 +6,7 @@ import pytest
 
 from bot.core import grammar
 from bot.core.errors import InvalidInput
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import ConfigShown
 from tests.helpers import ctx
 

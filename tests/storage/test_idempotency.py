@@ -22,7 +22,7 @@ from bot.core.commands import (
     UnresolveMarket,
 )
 from bot.core.errors import InsufficientFunds
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import BetPlaced, DailyClaimed
 from tests.helpers import FakeClock, ledger_check, snapshot
 from tests.storage.flow import MOD, bet, create, rows, run

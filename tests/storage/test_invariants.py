@@ -20,7 +20,7 @@ from bot.core.commands import (
     ShowMarket,
     UnresolveMarket,
 )
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import (
     MarketCancelled,
     MarketResolved,

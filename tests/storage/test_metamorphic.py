@@ -33,7 +33,7 @@ from bot.core.commands import (
 )
 from bot.core.errors import PredictError
 from bot.core.models import Context
-from bot.core.services import Service
+from bot.core.service import Service
 from tests import invariants
 from tests.helpers import FakeClock, ctx
 

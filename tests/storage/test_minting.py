@@ -20,7 +20,7 @@ from bot.core.commands import (
     UnresolveMarket,
 )
 from bot.core.errors import InsufficientFunds
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import BalanceShown, MarketResolved, MarketUnresolved, SharesSold
 from tests.helpers import FakeClock, ledger_check

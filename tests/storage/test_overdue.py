@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import grammar
 from bot.core.errors import NotAllowed
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import OverdueShown
 from tests.helpers import FakeClock, ctx

@@ -32,7 +32,7 @@ from bot.core.errors import (
     NotFound,
     PredictError,
 )
-from bot.core.services import Service
+from bot.core.service import Service
 from tests.helpers import FakeClock, ctx, ledger_check, snapshot
 from tests.storage.flow import MOD, bet, create, run
 

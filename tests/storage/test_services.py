@@ -26,7 +26,7 @@ from bot.core.commands import (
 )
 from bot.core.errors import NotAllowed
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import (
     BalanceShown,
     ConfigShown,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import grammar
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import BetPlaced, MarketResolved
 from tests.helpers import ctx, ledger_check
 

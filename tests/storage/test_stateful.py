@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bot.core.commands import (
-    MICRO,
     CancelMarket,
     ClaimDaily,
     CloseMarket,
@@ -35,6 +34,7 @@ from bot.core.commands import (
     UnresolveMarket,
 )
 from bot.core.errors import PredictError
+from bot.core.money import MICRO
 from bot.core.views import Result
 from storage.engine import create_engine
 from tests import invariants

@@ -15,7 +15,7 @@ from bot.core.commands import (
     UnresolveMarket,
 )
 from bot.core.errors import InsufficientFunds
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import ConfigShown, MarketCreated
 from tests.helpers import ledger_check, snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.services import Service
+from bot.core.service import Service
 from tests.helpers import FakeClock
 
 

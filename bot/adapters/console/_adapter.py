@@ -14,7 +14,7 @@ from bot.core import grammar
 from bot.core.errors import PredictError
 from bot.core.models import Actor, Context
 from bot.core.ports import OutboxMessage
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.text import render
 from bot.core.views import MarketCard, MarketClosed, Result
 

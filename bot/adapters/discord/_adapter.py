@@ -22,7 +22,7 @@ from bot.adapters.discord._embeds import NO_MENTIONS, announcement, card_embed
 from bot.adapters.discord._interactions import PLATFORM, Interactions
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import OutboxMessage
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import MarketCard, Result
 from bot.settings import DiscordSettings
 

@@ -8,7 +8,7 @@ from functools import singledispatch
 
 import discord
 
-from bot.core.services import points
+from bot.core.money import points
 from bot.core.text import bar, funding_text, percent, render
 from bot.core.views import (
     AnnouncementFailed,

@@ -28,7 +28,7 @@ from bot.core.commands import (
 )
 from bot.core.errors import InvalidInput, PredictError
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.text import percent
 from bot.core.views import MarketCard
 

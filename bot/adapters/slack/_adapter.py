@@ -18,7 +18,7 @@ from bot.adapters.slack import actions, blocks, commands, home, views
 from bot.adapters.slack._bridge import PLATFORM, Bridge
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import OutboxMessage
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import MarketCard, MarketCreated, Result
 from bot.settings import SlackSettings
 

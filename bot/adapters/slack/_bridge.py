@@ -17,7 +17,7 @@ from bot.adapters.slack import blocks
 from bot.core.commands import Command, ShowPortfolio
 from bot.core.errors import PredictError
 from bot.core.models import Actor, Context
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import (
     BetPlaced,
     DailyClaimed,

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.adapters.slack.escape import escape_mrkdwn, escape_plain
-from bot.core.services import points, shares_text
+from bot.core.money import points, shares_text
 from bot.core.text import bar, debts_text, funding_text, percent, render
 from bot.core.timeparse import format_utc
 from bot.core.views import (

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.adapters.discord import DiscordAdapter
 from bot.core import serialize
 from bot.core.ports import OutboxMessage
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.scheduling.dispatcher import REFRESH_KINDS
 from bot.settings import DiscordSettings
 from tests.fakes.discord_stub import (

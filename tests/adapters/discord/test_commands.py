@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapters.discord import DiscordAdapter
-from bot.core.services import Service
+from bot.core.service import Service
 from tests.adapters.discord.conftest import (
     FORECAST_ROLE_ID,
     ROLE_USER_ID,
@@ -50,6 +50,8 @@ EXPECTED = {
         "starting_balance",
         "daily_allowance",
         "default_liquidity",
+        "house_liquidity",
+        "moderator_liquidity",
         "timezone",
         "moderator_roles",
         "moderators",

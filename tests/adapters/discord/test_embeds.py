@@ -9,7 +9,7 @@ import discord
 
 from bot.adapters.discord._buttons import card_view
 from bot.adapters.discord._embeds import announcement, card_embed, reply
-from bot.core.commands import MICRO
+from bot.core.money import MICRO
 from bot.core.views import (
     AnnouncementFailed,
     FailedAnnouncement,

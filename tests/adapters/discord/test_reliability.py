@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import MarketRef, OutboxMessage, Store, Tx
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import MarketShown
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.adapters.discord.conftest import (
     Harness,
     content,

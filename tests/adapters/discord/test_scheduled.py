@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from bot.core.models import CommunitySettings
-from bot.core.services import Service
-from bot.runtime import Background, SystemClock
-from bot.scheduling import build_background
+from bot.core.service import Service
+from bot.runtime import Background, SystemClock, build_background
 from bot.settings import SchedulerSettings
 from storage.engine import create_engine
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.adapters.discord.conftest import Harness, content, start_adapter
 from tests.fakes.discord_stub import (
     CHANNEL_ID,

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapters.slack import SlackAdapter
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.settings import SlackSettings
 from tests.adapters.slack.harness import (
     ADMIN,

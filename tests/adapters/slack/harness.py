@@ -16,7 +16,7 @@ from bot.core import serialize
 from bot.core.views import MarketCreated
 from bot.scheduling.dispatcher import OutboxDispatcher
 from storage.claims import SqlClaims
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.fakes.slack_stub import (
     ResponsePost,
     SlackWebStub,

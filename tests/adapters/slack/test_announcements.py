@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.adapters.slack import blocks
-from bot.core.commands import MICRO
+from bot.core.money import MICRO
 from bot.core.views import (
     AnnouncementFailed,
     FailedAnnouncement,

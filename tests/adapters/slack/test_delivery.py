@@ -9,7 +9,7 @@ import pytest
 from bot.adapters.slack import SlackAdapter
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import OutboxMessage
-from bot.core.services import Service
+from bot.core.service import Service
 from bot.core.views import MarketCreated
 from tests.adapters.slack.harness import BOB, CHANNEL, TEAM, SlackDriver
 

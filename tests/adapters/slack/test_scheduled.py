@@ -12,12 +12,11 @@ import pytest
 
 from bot.adapters.slack import SlackAdapter
 from bot.core.models import CommunitySettings
-from bot.core.services import Service
-from bot.runtime import SystemClock
-from bot.scheduling import build_background
+from bot.core.service import Service
+from bot.runtime import SystemClock, build_background
 from bot.settings import SchedulerSettings
 from storage.engine import create_engine
-from storage.sql_store import SqlStore
+from storage.store import SqlStore
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import (
     ADMIN,

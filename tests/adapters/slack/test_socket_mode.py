@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.adapters.slack import SlackAdapter
-from bot.core.services import Service
+from bot.core.service import Service
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import APP_TOKEN, BOB
 from tests.fakes.slack_stub import (

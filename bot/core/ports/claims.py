@@ -1,4 +1,4 @@
-"""What the scheduler and the outbox dispatcher need from storage (`storage.claims`)."""
+"""What the scheduler and the outbox dispatcher need from storage (`storage/claims/`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.core.models import Community, Market
-from bot.core.ports import DueClose, MarketRef, OutboxMessage
+from bot.core.ports.records import DueClose, MarketRef, OutboxMessage
+
+# How the core turns a market due for a reminder into its payload, and plans a batch close.
+ReminderPayload = Callable[[Market, Community, datetime], str]
+ClosePlan = Callable[[Community, Sequence[Market], datetime], Sequence[DueClose]]
 
 
 @dataclass(frozen=True, slots=True)

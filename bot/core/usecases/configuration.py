@@ -1,0 +1,121 @@
+"""Show and change a community's settings (moderators)."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from bot.core.commands import Configure
+from bot.core.errors import InvalidInput, NotAllowed
+from bot.core.models import CommunitySettings
+from bot.core.money import MICRO, points
+from bot.core.timeparse import parse_duration
+from bot.core.usecases._shared import Request, duration_text, normalise_user_ref
+from bot.core.usecases.creation import LIQUIDITY_MAX, LIQUIDITY_MIN
+from bot.core.views import ConfigShown, Result
+
+MIN_DURATION_MAX = 30 * 86400
+
+
+async def configure(cmd: Configure, r: Request) -> Result:
+    """Show the settings; with changes, apply them all or none."""
+    settings = r.settings
+    if not r.is_moderator:
+        raise NotAllowed("Only moderators may view or change the settings.")
+    changed: list[str] = []
+    for key, value in cmd.changes:
+        settings = apply_setting(settings, key, value)
+        changed.append(key)
+    if changed:
+        await r.tx.communities.save_settings(settings)
+    return ConfigShown(settings_items(settings), tuple(changed))
+
+
+def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:
+    """List settings as user-facing key/value text."""
+    house = points(settings.house_funded_liquidity)
+    if settings.house_liquidity is None:
+        house += " (follows default_liquidity)"
+    return (
+        ("starting_balance", points(settings.starting_balance)),
+        ("daily_allowance", points(settings.daily_allowance)),
+        ("default_liquidity", points(settings.default_liquidity)),
+        ("house_liquidity", house),
+        ("moderator_liquidity", points(settings.moderator_liquidity)),
+        ("timezone", settings.timezone),
+        ("moderator_roles", ", ".join(settings.moderator_roles) or "(none)"),
+        ("moderators", ", ".join(settings.moderators) or "(none)"),
+        ("announce_channel", settings.announce_channel or "(where each market was created)"),
+        ("create_policy", settings.create_policy),
+        ("min_duration", duration_text(settings.min_duration)),
+    )
+
+
+def apply_setting(settings: CommunitySettings, key: str, value: str) -> CommunitySettings:
+    """Return the settings with one key changed to a value typed by a moderator, or refuse."""
+    key = key.lower()
+    if key in ("starting_balance", "daily_allowance"):
+        return settings.with_changes(**{key: _whole_points(key, value, 0, 10**9)})
+    if key == "default_liquidity":
+        return settings.with_changes(
+            default_liquidity=_whole_points(key, value, LIQUIDITY_MIN, LIQUIDITY_MAX)
+        )
+    if key == "house_liquidity":
+        if value.strip().lower() in ("default", "none"):
+            return settings.with_changes(house_liquidity=None)
+        return settings.with_changes(
+            house_liquidity=_whole_points(key, value, 0, LIQUIDITY_MAX, "or `default`")
+        )
+    if key == "moderator_liquidity":
+        return settings.with_changes(
+            moderator_liquidity=_whole_points(key, value, 0, LIQUIDITY_MAX)
+        )
+    if key == "timezone":
+        return settings.with_changes(timezone=_timezone(value))
+    if key in ("moderator_roles", "moderators"):
+        return settings.with_changes(**{key: _list_value(value)})
+    if key == "announce_channel":
+        channel = value.strip()
+        match = re.fullmatch(r"<#([^|>]+)(?:\|[^>]*)?>", channel)
+        channel = match.group(1) if match else channel.removeprefix("#")
+        return settings.with_changes(
+            announce_channel=None if channel.lower() in ("", "none") else channel
+        )
+    if key == "create_policy":
+        policy = value.strip().lower()
+        if policy not in ("anyone", "moderators"):
+            raise InvalidInput("create_policy must be `anyone` or `moderators`.")
+        return settings.with_changes(create_policy=policy)
+    if key == "min_duration":
+        seconds = int(parse_duration(value, setting=True).total_seconds())
+        if seconds > MIN_DURATION_MAX:
+            raise InvalidInput("min_duration can be at most 30 days.")
+        return settings.with_changes(min_duration=seconds)
+    keys = ", ".join(k for k, _ in settings_items(settings))
+    raise InvalidInput(f"Unknown setting `{key}`. Settings: {keys}.")
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"`{value}` is not a timezone. Use an IANA name like Europe/Berlin."
+        ) from None
+    return value
+
+
+def _whole_points(key: str, value: str, low: int, high: int, alternative: str = "") -> int:
+    text = value.replace(",", "").replace("_", "").strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        also = f" {alternative}" if alternative else ""
+        raise InvalidInput(f"{key} must be a whole number of points from {low} to {high:,}{also}.")
+    return int(text) * MICRO
+
+
+def _list_value(value: str) -> tuple[str, ...]:
+    if value.strip().lower() in ("", "none", "-"):
+        return ()
+    return tuple(
+        dict.fromkeys(normalise_user_ref(v) for v in re.split(r"[,\s]+", value) if v.strip())
+    )

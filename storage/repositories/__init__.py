@@ -1,0 +1,1 @@
+"""The repositories of a `storage.tx.SqlTx`, one module per aggregate."""
