@@ -6,15 +6,12 @@ Nothing here commits on its own: leaving the transaction without `commit` rolls 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.models import Community
 from storage import tables as t
-from storage.engine import offloaded
 from storage.errors import translated
 from storage.repositories.accounts import SqlAccounts
 from storage.repositories.communities import SqlCommunities
@@ -25,28 +22,21 @@ from storage.repositories.positions import SqlPositions
 from storage.repositories.requests import SqlRequests
 from storage.repositories.trades import SqlTrades
 from storage.rows import settings_from_json
-
-if TYPE_CHECKING:
-    from storage.store import SqlStore
+from storage.session import Session, StoreSide
 
 _COMMUNITY_BY_ID = select(t.community).where(t.community.c.id == bindparam("p_id"))
 
 
-class SqlTx:
+class SqlTx(Session):
     """One transaction on one community; implements `bot.core.ports.Tx`."""
 
-    community: Community
-
     def __init__(
-        self, store: SqlStore, conn: AsyncConnection, community: Community, *, write: bool
+        self, store: StoreSide, conn: AsyncConnection, community: Community, *, write: bool
     ) -> None:
-        self.store = store
-        self.conn = conn
-        self.community = community
-        self.write = write
+        super().__init__(store, conn, community, write=write)
         self.on_commit: Callable[[], None] | None = None
-        self.accounts = SqlAccounts(self)
         self.ledger = SqlLedger(self)
+        self.accounts = SqlAccounts(self, self.ledger)
         self.markets = SqlMarkets(self)
         self.positions = SqlPositions(self)
         self.trades = SqlTrades(self)
@@ -56,7 +46,7 @@ class SqlTx:
 
     @classmethod
     async def open(
-        cls, store: SqlStore, conn: AsyncConnection, community_id: int, *, write: bool
+        cls, store: StoreSide, conn: AsyncConnection, community_id: int, *, write: bool
     ) -> SqlTx:
         """Load the community and wrap the connection."""
         with translated():
@@ -76,21 +66,3 @@ class SqlTx:
             await self.conn.commit()
         if self.on_commit is not None:
             self.on_commit()
-
-    async def exec(self, statement: Any, params: Any = None, *, bulk: bool = False) -> Any:
-        """Execute a statement; `bulk` ones (set-based, long) run off the event loop's thread."""
-        with translated():
-            if bulk:
-                async with offloaded(self.conn):
-                    return await self.conn.execute(statement, params)
-            return await self.conn.execute(statement, params)
-
-    @property
-    def now(self) -> datetime:
-        """The store's current time (row timestamps)."""
-        now: datetime = self.store.now()
-        return now
-
-    def insert(self, table: Any) -> Any:
-        """Return a dialect-specific INSERT (for ON CONFLICT)."""
-        return self.store.insert(table)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
 
 from bot.core.models import Account, AccountKind, EntryKind
 from bot.core.ports import WriteRequired
 from storage import tables as t
-from storage.repositories.ledger import debit
+from storage.repositories.ledger import SqlLedger, debit
 from storage.rows import account_of
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 NAME_MAX = 100
 
@@ -49,8 +47,9 @@ _SPEND_RENAMED = _spend_statement(rename=True)
 class SqlAccounts:
     """Implements `bot.core.ports.Accounts`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session, ledger: SqlLedger) -> None:
         self.tx = tx
+        self.ledger = ledger
 
     async def find(self, user_id: str) -> Account | None:
         """Return the user's account if it exists."""
@@ -92,7 +91,7 @@ class SqlAccounts:
             return found
         grant = self.tx.community.settings.starting_balance
         if grant > 0:
-            await self.tx.ledger.transfer(
+            await self.ledger.transfer(
                 self.tx.community.house_account_id, inserted.id, grant, EntryKind.GRANT
             )
         return Account(
@@ -135,7 +134,7 @@ class SqlAccounts:
             if balance is None:
                 return account, False
             account.balance = balance
-        await self.tx.ledger.credit_and_record(account.id, to_account, amount, kind, market_id)
+        await self.ledger.credit_and_record(account.id, to_account, amount, kind, market_id)
         return account, True
 
     async def balance(self, account_id: int) -> int:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 
 from bot.core.models import CommunitySettings
 from storage import tables as t
 from storage.rows import settings_to_json
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 
 class SqlCommunities:
     """Implements `bot.core.ports.Communities`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
 
     async def save_settings(self, settings: CommunitySettings) -> None:

@@ -7,16 +7,14 @@ settlement.py`); this module only executes it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, literal, select, union_all, update
 
 from bot.core.models import AccountKind, EntryKind, Market, Transfer
 from bot.core.ports import BatchSummary
 from storage import tables as t
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 # What a settlement summary counts as paid to (or taken from) users.
 _SUMMED = (EntryKind.PAYOUT, EntryKind.REFUND, EntryKind.CLAWBACK, EntryKind.REVERSE)
@@ -36,7 +34,7 @@ _CREDIT = (
 _LEDGER_INSERT = t.ledger.insert()
 
 
-async def debit(tx: SqlTx, account_id: int, amount: int, *, require_funds: bool) -> int | None:
+async def debit(tx: Session, account_id: int, amount: int, *, require_funds: bool) -> int | None:
     """Take points from an account; return its new balance, or None if refused/missing."""
     statement = _DEBIT_FUNDED if require_funds else _DEBIT
     row = (await tx.exec(statement, {"p_id": account_id, "p_amount": amount})).first()
@@ -46,7 +44,7 @@ async def debit(tx: SqlTx, account_id: int, amount: int, *, require_funds: bool)
 class SqlLedger:
     """Implements `bot.core.ports.Ledger`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
 
     async def transfer(

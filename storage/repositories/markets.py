@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
 
@@ -12,9 +11,7 @@ from bot.core.models import AccountKind, Market, MarketStatus
 from bot.core.ports import MarketDraft
 from storage import tables as t
 from storage.rows import market_of
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 _MARKET_BY_NUMBER = select(t.market).where(
     t.market.c.community_id == bindparam("p_community"),
@@ -27,7 +24,7 @@ _MARKET_UPDATE = update(t.market).where(t.market.c.id == bindparam("p_id"))
 class SqlMarkets:
     """Implements `bot.core.ports.Markets`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
 
     async def get(self, number: int, *, lock: bool = False) -> Market | None:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,9 +14,7 @@ from bot.core.models import AnnouncementKind, Market
 from bot.core.views import FailedAnnouncement
 from storage import tables as t
 from storage.rows import aware
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 DEDUPE_KEY_MAX = 120
 
@@ -48,7 +46,7 @@ def outbox_row(
 class SqlOutbox:
     """Implements `bot.core.ports.Outbox`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
         self.queued = 0
 

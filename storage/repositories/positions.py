@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
 
 from bot.core.models import UNSETTLED, Holding, Market, Position
 from storage import tables as t
 from storage.rows import Fields, market_of, position_of
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 _POSITIONS_OF = select(t.position).where(
     t.position.c.market_id == bindparam("p_market"),
@@ -25,7 +22,7 @@ _POSITION_UPDATE = update(t.position).where(t.position.c.id == bindparam("p_id")
 class SqlPositions:
     """Implements `bot.core.ports.Positions`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
 
     async def of(self, market_id: int, account_id: int) -> list[Position]:

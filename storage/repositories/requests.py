@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import bindparam, select, update
 
 from storage import tables as t
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 _REQUEST_FINISH = update(t.request).where(
     t.request.c.community_id == bindparam("p_community"),
@@ -24,7 +20,7 @@ _REQUEST_RESULT = select(t.request.c.result_json).where(
 class SqlRequests:
     """Implements `bot.core.ports.Requests`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
 
     async def claim(self, request_id: str, user_id: str, command: str) -> str | None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
 from bot.core.models import Trade
 from storage import tables as t
 from storage.rows import aware
-
-if TYPE_CHECKING:
-    from storage.tx import SqlTx
+from storage.session import Session
 
 _TRADE_INSERT = t.trade.insert().returning(t.trade.c.id)
 
@@ -21,7 +18,7 @@ _TRADE_INSERT = t.trade.insert().returning(t.trade.c.id)
 class SqlTrades:
     """Implements `bot.core.ports.Trades`."""
 
-    def __init__(self, tx: SqlTx) -> None:
+    def __init__(self, tx: Session) -> None:
         self.tx = tx
 
     async def add(self, trade: Trade) -> int:

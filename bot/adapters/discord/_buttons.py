@@ -8,7 +8,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord._embeds import clip
-from bot.adapters.discord._modals import handler_of
+from bot.adapters.discord._handler import handler_of
 from bot.core.views import MarketCard
 
 BUTTONS_PER_ROW = 5

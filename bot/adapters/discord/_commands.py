@@ -7,7 +7,7 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from bot.adapters.discord._modals import handler_of
+from bot.adapters.discord._handler import handler_of
 from bot.core.commands import (
     CancelMarket,
     ClaimDaily,

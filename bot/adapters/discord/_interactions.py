@@ -13,19 +13,7 @@ from discord import app_commands
 from bot.adapters.discord._buttons import card_view
 from bot.adapters.discord._embeds import NO_MENTIONS, Reply, clip, reply
 from bot.adapters.discord._modals import BetModal
-from bot.core.commands import (
-    CancelMarket,
-    ClaimDaily,
-    CloseMarket,
-    Command,
-    Configure,
-    CreateMarket,
-    ExtendMarket,
-    PlaceBet,
-    ResolveMarket,
-    SellShares,
-    UnresolveMarket,
-)
+from bot.core.commands import Command, changes_state
 from bot.core.errors import InvalidInput, PredictError
 from bot.core.models import Actor, Context
 from bot.core.service import Service
@@ -41,20 +29,6 @@ CHOICE_NAME_MAX = 100
 # Discord answers "already acknowledged" / "unknown interaction" to a second answer of a
 # duplicated or expired interaction; neither is worth more than a log line.
 _QUIET_CODES = {40060, 10062}
-# Commands that change something: deferred at once, their result sent as an edit.
-CHANGES = (
-    PlaceBet,
-    SellShares,
-    CreateMarket,
-    CloseMarket,
-    ExtendMarket,
-    ResolveMarket,
-    UnresolveMarket,
-    CancelMarket,
-    ClaimDaily,
-    Configure,
-)
-
 CardChanged = Callable[[str, int], None]
 
 
@@ -127,7 +101,7 @@ class Interactions:
         except PredictError as error:
             await self._respond(interaction, Reply(content=error.message))
             return
-        if isinstance(command, CHANGES):
+        if changes_state(command):  # deferred at once, its result sent as an edit
             if not await self._defer(interaction, ephemeral=not public):
                 # Not acknowledged (a duplicate, or expired): the user would never see the
                 # result, so change nothing.

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot.adapters.discord._embeds import clip
+from bot.adapters.discord._handler import handler_of
 from bot.core.commands import PlaceBet
 from bot.core.grammar import parse_points
 
-if TYPE_CHECKING:
-    from bot.adapters.discord._interactions import Interactions
-
 MODAL_TITLE_MAX = 45
 MODAL_LIFETIME = 15 * 60.0  # an unanswered modal is forgotten after this many seconds
-
-
-def handler_of(interaction: discord.Interaction[Any]) -> Interactions:
-    """Return the interaction handler of the client that received an interaction."""
-    handler: Interactions = interaction.client.predictbot
-    return handler
 
 
 class BetModal(discord.ui.Modal):
