@@ -16,9 +16,10 @@ import yarl
 from discord import app_commands
 
 from bot.adapters.cards import Coalescer
+from bot.adapters.discord._announcements import announcement
 from bot.adapters.discord._buttons import BetButton, card_view
 from bot.adapters.discord._commands import add_commands
-from bot.adapters.discord._embeds import NO_MENTIONS, announcement, card_embed
+from bot.adapters.discord._embeds import NO_MENTIONS, card_embed
 from bot.adapters.discord._interactions import PLATFORM, Interactions
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import OutboxMessage

@@ -11,20 +11,14 @@ import discord
 from bot.core.money import points
 from bot.core.text import bar, funding_text, percent, render
 from bot.core.views import (
-    AnnouncementFailed,
     FailedAnnouncement,
-    MarketCancelled,
     MarketCard,
-    MarketClosed,
     MarketCreated,
     MarketExtended,
     MarketList,
-    MarketResolved,
     MarketShown,
-    MarketUnresolved,
     OverdueShown,
     Payout,
-    ResolutionReminder,
     Result,
 )
 
@@ -36,7 +30,7 @@ FIELD_MAX = 1024
 BAR_WIDTH = 12
 NO_MENTIONS = discord.AllowedMentions.none()
 
-_COLOURS = {
+COLOURS = {
     "open": discord.Colour.green(),
     "closed": discord.Colour.orange(),
     "resolved": discord.Colour.blurple(),
@@ -110,7 +104,7 @@ def card_embed(card: MarketCard) -> discord.Embed:
         description=clip(f"**Resolution criteria**\n{card.criteria}", DESCRIPTION_MAX)
         if card.criteria
         else None,
-        colour=_COLOURS.get(card.status, discord.Colour.default()),
+        colour=COLOURS.get(card.status, discord.Colour.default()),
     )
     embed.add_field(name="Outcomes", value=outcome_lines(card), inline=False)
     embed.add_field(name="Volume", value=f"{points(card.volume)} pts")
@@ -191,15 +185,15 @@ def mentions(ids: tuple[int, ...]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _ago(moment: datetime) -> str:
+def ago(moment: datetime) -> str:
     return f"<t:{int(moment.timestamp())}:R>"
 
 
-def _question(card: MarketCard) -> str:
+def question_text(card: MarketCard) -> str:
     return discord.utils.escape_markdown(card.question)
 
 
-def _debts(debts: tuple[Payout, ...]) -> str:
+def debts_text(debts: tuple[Payout, ...]) -> str:
     """Name who a reversal left in debt (mentions render as names; nobody is pinged)."""
     return "".join(
         f"\n<@{d.user_id}> is now {points(-d.amount)} points in debt."
@@ -210,16 +204,16 @@ def _debts(debts: tuple[Payout, ...]) -> str:
     )
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @reply.register
 def _(result: MarketExtended) -> Reply:
-    return Reply(content=_extended_text(result))
+    return Reply(content=extended_text(result))
 
 
-def _extended_text(result: MarketExtended) -> str:
+def extended_text(result: MarketExtended) -> str:
     return (
         f"Market #{result.card.number} now closes {when(result.card.closes_at)}; "
         f"it was <t:{int(result.previous_closes_at.timestamp())}:F>."
@@ -231,8 +225,8 @@ def _failed_line(failed: FailedAnnouncement) -> str:
     where = f" in <#{failed.channel}>" if failed.channel and failed.channel.isdigit() else ""
     error = discord.utils.escape_markdown(failed.error or "unknown error")
     return (
-        f"`{failed.kind}`{about}{where} · gave up {_ago(failed.failed_at)} after "
-        f"{_plural(failed.attempts, 'attempt')}: {clip(error, 200)}"
+        f"`{failed.kind}`{about}{where} · gave up {ago(failed.failed_at)} after "
+        f"{plural(failed.attempts, 'attempt')}: {clip(error, 200)}"
     )
 
 
@@ -243,14 +237,14 @@ def _(result: OverdueShown) -> Reply:
         return Reply(
             content="No markets are waiting for a resolution, and every announcement was delivered."
         )
-    embed = discord.Embed(title="Waiting for a resolution", colour=_COLOURS["closed"])
+    embed = discord.Embed(title="Waiting for a resolution", colour=COLOURS["closed"])
     if result.cards:
         lines = [
-            f"**#{card.number}** {_question(card)} · closed "
-            f"{_ago(card.closed_at or card.closes_at)} · created by <@{card.creator_user}>"
+            f"**#{card.number}** {question_text(card)} · closed "
+            f"{ago(card.closed_at or card.closes_at)} · created by <@{card.creator_user}>"
             if card.creator_user.isdigit()
-            else f"**#{card.number}** {_question(card)} · closed "
-            f"{_ago(card.closed_at or card.closes_at)}"
+            else f"**#{card.number}** {question_text(card)} · closed "
+            f"{ago(card.closed_at or card.closes_at)}"
             for card in result.cards
         ]
         embed.description = clip(
@@ -266,158 +260,3 @@ def _(result: OverdueShown) -> Reply:
             inline=False,
         )
     return Reply(embeds=(embed,))
-
-
-@singledispatch
-def announcement(result: Result) -> Reply:
-    """Render an announcement posted in a market's channel (never ephemeral)."""
-    return Reply(content=clip(render(result), CONTENT_MAX), ephemeral=False)
-
-
-@announcement.register
-def _(result: MarketCreated) -> Reply:
-    return Reply(embeds=(card_embed(result.card),), card=result.card, ephemeral=False)
-
-
-@announcement.register
-def _(result: MarketClosed) -> Reply:
-    card = result.card
-    if result.late:
-        how = "closed late: the deadline passed while the bot was offline"
-    elif result.automatic:
-        how = "closed at its deadline"
-    else:
-        how = "closed early"
-    who = mentions(user_ids(result.resolvers))
-    resolver = f"{who} or a moderator" if who else "its creator or a moderator"
-    return Reply(
-        content=clip(
-            f"🔒 Market #{card.number} {how}.\n**{_question(card)}**\n"
-            f"Trading has ended. Waiting for {resolver} to resolve it with `/market resolve`.",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
-    )
-
-
-@announcement.register
-def _(result: MarketResolved) -> Reply:
-    card = result.card
-    embed = discord.Embed(
-        title=clip(f"Market #{card.number} resolved: {result.outcome}", TITLE_MAX),
-        description=clip(card.question, DESCRIPTION_MAX),
-        colour=_COLOURS["resolved"],
-    )
-    embed.add_field(name="Paid out", value=f"{points(result.total_paid)} pts")
-    if result.winners:
-        winners = "\n".join(
-            f"{n}. <@{w.user_id}> +{points(w.amount)}" for n, w in enumerate(result.winners, 1)
-        )
-        embed.add_field(name="Top winners", value=clip(winners, FIELD_MAX), inline=False)
-    if result.evidence:
-        embed.add_field(name="Evidence", value=clip(result.evidence, FIELD_MAX), inline=False)
-    if result.voided_trades:
-        embed.add_field(
-            name="Voided",
-            value=f"{result.voided_trades} trade(s) placed after the outcome was known",
-            inline=False,
-        )
-    if result.debts:
-        embed.add_field(
-            name="In debt", value=clip(_debts(result.debts).strip(), FIELD_MAX), inline=False
-        )
-    content = f"🏁 Market #{card.number} resolved: {result.outcome}"
-    return Reply(content=clip(content, CONTENT_MAX), embeds=(embed,), ephemeral=False)
-
-
-@announcement.register
-def _(result: MarketCancelled) -> Reply:
-    card = result.card
-    refunds = (
-        f"Refunded {points(result.total_refunded)} points to "
-        f"{_plural(result.accounts_refunded, 'trader')}."
-        if result.accounts_refunded
-        else "Nobody had traded, so there was nothing to refund."
-    )
-    voided = (
-        f" {_plural(result.voided_trades, 'trade')} placed after the outcome was known were voided."
-        if result.voided_trades
-        else ""
-    )
-    return Reply(
-        content=clip(
-            f"⚪ Market #{card.number} was cancelled (N/A).\n**{_question(card)}**\n"
-            f"{refunds}{voided}{_debts(result.debts)}",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
-    )
-
-
-@announcement.register
-def _(result: MarketUnresolved) -> Reply:
-    card = result.card
-    previous = discord.utils.escape_markdown(result.previous)
-    return Reply(
-        content=clip(
-            f"↩️ Market #{card.number}'s resolution ({previous}) was reversed.\n"
-            f"**{_question(card)}**\n{points(result.total_reversed)} points of payouts were "
-            "taken back. The market is closed again and waits for a new resolution."
-            f"{_debts(result.debts)}",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
-    )
-
-
-@announcement.register
-def _(result: MarketExtended) -> Reply:
-    card = result.card
-    return Reply(
-        content=clip(
-            f"⏳ Market #{card.number} stays open longer: it now closes {when(card.closes_at)} "
-            f"instead of <t:{int(result.previous_closes_at.timestamp())}:F>.\n"
-            f"**{_question(card)}**",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
-    )
-
-
-@announcement.register
-def _(result: ResolutionReminder) -> Reply:
-    """Remind the people who may resolve a closed market: the only message that pings."""
-    card = result.card
-    ids = user_ids(result.resolvers)
-    who = mentions(ids) or "Moderators"
-    return Reply(
-        content=clip(
-            f"⏰ {who}: market #{card.number} closed {_ago(result.due_since)} and is still "
-            f"waiting for a resolution.\n**{_question(card)}**\n"
-            f"Resolve it with `/market resolve market:{card.number} outcome:…` "
-            "(or outcome `na` to cancel and refund everyone).",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
-        pings=ids,
-    )
-
-
-@announcement.register
-def _(result: AnnouncementFailed) -> Reply:
-    who = mentions(user_ids(result.moderators)) or "Moderators"
-    what = f"the `{result.kind}` announcement"
-    if result.market is not None:
-        what += f" of market #{result.market}"
-        if result.question:
-            what += f" ({discord.utils.escape_markdown(result.question)})"
-    error = discord.utils.escape_markdown(result.error)
-    return Reply(
-        content=clip(
-            f"⚠️ {who}: {what} could not be posted after "
-            f"{_plural(result.attempts, 'attempt')}: {clip(error, 300)}\n"
-            "`/market overdue` lists what was not delivered.",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
-    )

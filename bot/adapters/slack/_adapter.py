@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack import actions, blocks, commands, home, views
+from bot.adapters.slack import actions, announcements, blocks, commands, home, views
 from bot.adapters.slack._bridge import PLATFORM, Bridge
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import OutboxMessage
@@ -131,7 +131,7 @@ class SlackAdapter:
         if isinstance(result, MarketCreated):
             text, body = blocks.card_fallback(result.card), blocks.card_blocks(result.card)
         else:
-            text, body = blocks.announcement(message.kind, result)
+            text, body = announcements.announcement(message.kind, result)
         async with _delivery():
             posted = await self.client.chat_postMessage(
                 channel=channel, text=text, blocks=body, unfurl_links=False

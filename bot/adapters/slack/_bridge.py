@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.cards import Coalescer
 from bot.adapters.inflight import InFlight
-from bot.adapters.slack import blocks
+from bot.adapters.slack import blocks, forms
 from bot.core.commands import Command, ShowPortfolio
 from bot.core.errors import PredictError
 from bot.core.models import Actor, Context
@@ -201,7 +201,7 @@ class Bridge:
             )
             assert isinstance(portfolio, PortfolioShown)
             markets = await self.service.open_markets(PLATFORM, ctx.community)
-            view = blocks.home_view(portfolio, markets, notice)
+            view = forms.home_view(portfolio, markets, notice)
             await self.client.views_publish(user_id=ctx.actor.user_id, view=view)
         except Exception:
             log.exception("publishing the App Home of %s failed", ctx.actor.user_id)

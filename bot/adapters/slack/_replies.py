@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters.slack import blocks
+from bot.adapters.slack import blocks, forms
 from bot.adapters.slack._bridge import Bridge, Reply
 from bot.core.models import Context
 
@@ -25,7 +25,7 @@ def ephemeral_via(respond: Any) -> Reply:
     return reply
 
 
-def reply_for_modal(bridge: Bridge, origin: blocks.ModalOrigin, ctx: Context) -> Reply:
+def reply_for_modal(bridge: Bridge, origin: forms.ModalOrigin, ctx: Context) -> Reply:
     """Answer a modal's submission where the modal was opened: its response_url, the channel
     (ephemeral), or the user's App Home when it was opened there."""
 

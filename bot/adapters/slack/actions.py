@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack import blocks
+from bot.adapters.slack import blocks, forms
 from bot.adapters.slack._bridge import GENERIC_FAILURE, Bridge, Reply
 from bot.adapters.slack._replies import ephemeral_via
 from bot.core.commands import ShowMarket
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Register the button listeners."""
 
-    @app.action(blocks.BET_ACTION)
+    @app.action(forms.BET_ACTION)
     async def card_bet(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         """Open the bet form for the clicked outcome of a card."""
         await ack()
@@ -29,14 +29,14 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
-        origin = blocks.ModalOrigin(channel, body.get("response_url"), int(value["m"]))
+        origin = forms.ModalOrigin(channel, body.get("response_url"), int(value["m"]))
         await open_bet_form(bridge, body, client, origin, int(value["o"]), ephemeral_via(respond))
 
-    @app.action(blocks.HOME_BET_ACTION)
+    @app.action(forms.HOME_BET_ACTION)
     async def home_bet(ack: Any, body: dict[str, Any], client: Any) -> None:
         """Open the bet form for a market listed in the App Home."""
         await ack()
-        origin = blocks.ModalOrigin(market=int(body["actions"][0]["value"]))
+        origin = forms.ModalOrigin(market=int(body["actions"][0]["value"]))
 
         async def to_home(text: str, extra: list[blocks.Block] | None) -> None:
             ctx = await bridge.context(body["team"]["id"], body["user"]["id"], None, None)
@@ -49,7 +49,7 @@ async def open_bet_form(
     bridge: Bridge,
     body: dict[str, Any],
     client: Any,
-    origin: blocks.ModalOrigin,
+    origin: forms.ModalOrigin,
     outcome: int | None,
     reply: Reply,
 ) -> None:
@@ -61,7 +61,7 @@ async def open_bet_form(
         shown = await bridge.service.execute(ShowMarket(origin.market), ctx)
         assert isinstance(shown, MarketShown)
         await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.bet_modal(shown.card, outcome, origin)
+            trigger_id=body["trigger_id"], view=forms.bet_modal(shown.card, outcome, origin)
         )
     except PredictError as refusal:
         await reply(*blocks.text_reply(refusal.message))

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack import blocks
+from bot.adapters.slack import blocks, forms
 from bot.adapters.slack._bridge import GENERIC_FAILURE, Bridge
 from bot.adapters.slack._replies import ephemeral_via, tomorrow_in
 from bot.adapters.slack.escape import unescape_incoming
@@ -56,14 +56,14 @@ async def handle(bridge: Bridge, command: dict[str, Any], respond: Any, client: 
     if text.lower() == "create":
         try:
             person = await bridge.people.person(user, command.get("user_name"))
-            origin = blocks.ModalOrigin(
+            origin = forms.ModalOrigin(
                 channel=command.get("channel_id"),
                 response_url=command.get("response_url"),
                 timezone=person.timezone,
             )
             day = tomorrow_in(bridge.service.clock.now(), person.timezone)
             await client.views_open(
-                trigger_id=command["trigger_id"], view=blocks.create_modal(origin, day)
+                trigger_id=command["trigger_id"], view=forms.create_modal(origin, day)
             )
         except Exception:
             log.exception("opening the create form failed")

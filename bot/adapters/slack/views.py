@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack import blocks
+from bot.adapters.slack import forms
 from bot.adapters.slack._bridge import Bridge
 from bot.adapters.slack._replies import local_deadline, reply_for_modal
 from bot.core.commands import CreateMarket, PlaceBet
@@ -36,7 +36,7 @@ def _selected(values: dict[str, Any], block: str) -> str | None:
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Register the modal submission listeners."""
 
-    @app.view(blocks.BET_CALLBACK)
+    @app.view(forms.BET_CALLBACK)
     async def bet_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Place the bet chosen in the bet form."""
         values = view["state"]["values"]
@@ -50,7 +50,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             await ack(response_action="errors", errors={"points": refusal.message})
             return
         await ack()
-        origin = blocks.ModalOrigin.loads(view.get("private_metadata"))
+        origin = forms.ModalOrigin.loads(view.get("private_metadata"))
         assert origin.market is not None
         ctx = await bridge.context(
             body["team"]["id"], body["user"]["id"], view["id"], origin.channel
@@ -62,11 +62,11 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             refresh_home=origin.channel is not None or origin.response_url is not None,
         )
 
-    @app.view(blocks.CREATE_CALLBACK)
+    @app.view(forms.CREATE_CALLBACK)
     async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Create the market described in the create form."""
         values = view["state"]["values"]
-        origin = blocks.ModalOrigin.loads(view.get("private_metadata"))
+        origin = forms.ModalOrigin.loads(view.get("private_metadata"))
         day = _field(values, "date").get("selected_date")
         picked = _field(values, "time")
         at = picked.get("selected_time")

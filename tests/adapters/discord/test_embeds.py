@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.adapters.discord._announcements import announcement
 from bot.adapters.discord._buttons import card_view
-from bot.adapters.discord._embeds import announcement, card_embed, reply
+from bot.adapters.discord._embeds import card_embed, reply
 from bot.core.money import MICRO
 from bot.core.views import (
     AnnouncementFailed,

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.adapters.slack import blocks
+from bot.adapters.slack.announcements import announcement
 from bot.core.money import MICRO
 from bot.core.views import (
     AnnouncementFailed,
@@ -53,9 +54,9 @@ def shown(rendered: tuple[str, list[blocks.Block]]) -> str:
 def test_closing_says_how_and_pings_nobody() -> None:
     card = make_card()
     resolvers = ("U0ALICE", "U0ADMIN")
-    deadline = shown(blocks.announcement("closed", MarketClosed(card, False, resolvers, True)))
-    late = shown(blocks.announcement("closed", MarketClosed(card, True, resolvers, True)))
-    early = shown(blocks.announcement("closed", MarketClosed(card, False, resolvers, False)))
+    deadline = shown(announcement("closed", MarketClosed(card, False, resolvers, True)))
+    late = shown(announcement("closed", MarketClosed(card, True, resolvers, True)))
+    early = shown(announcement("closed", MarketClosed(card, False, resolvers, False)))
     assert deadline.startswith(":lock: Market #7 closed at its deadline.\n")
     assert late.startswith(
         ":lock: Market #7 closed late: the deadline passed while the bot was offline."
@@ -67,17 +68,17 @@ def test_closing_says_how_and_pings_nobody() -> None:
 
 def test_a_reminder_mentions_only_real_slack_ids() -> None:
     reminder = ResolutionReminder(make_card(), CLOSES, ("U0ALICE", "W0MOD", "carol", "U0ALICE"))
-    text, body = blocks.announcement("reminder", reminder)
+    text, body = announcement("reminder", reminder)
     assert text.startswith(f":alarm_clock: <@U0ALICE>, <@W0MOD>: market #7 closed <!date^{STAMP}^")
     assert "carol" not in text and "<!channel>" not in str(body)
     assert "`/predict resolve 7 &lt;outcome&gt;`" in text
-    nobody = blocks.announcement("reminder", ResolutionReminder(make_card(), CLOSES, ("bob",)))
+    nobody = announcement("reminder", ResolutionReminder(make_card(), CLOSES, ("bob",)))
     assert nobody[0].startswith(":alarm_clock: Moderators: market #7") and "<@" not in nobody[0]
 
 
 def test_failure_notice_results_and_other_announcements() -> None:
     failed = AnnouncementFailed("closed", 7, "Will <@U0BOB> win?", "channel_not_found", 1, ("U0A",))
-    text, _ = blocks.announcement("delivery_failed", failed)
+    text, _ = announcement("delivery_failed", failed)
     assert text.startswith(
         ":warning: Moderators: the `closed` announcement of market #7 (Will @U0BOB win?) "
         "could not be posted after 1 attempt: channel_not_found"
@@ -90,18 +91,18 @@ def test_failure_notice_results_and_other_announcements() -> None:
         149 * MICRO,
         (Payout("U0BOB", "bob <!channel>", 149 * MICRO),),
     )
-    text, body = blocks.announcement("resolved", resolved)
+    text, body = announcement("resolved", resolved)
     assert text == "Market #7 resolved: Yes"
     section, winners = body[0]["text"]["text"], body[1]["elements"][0]["text"]
     assert "Paid out 149 points." in section and "Evidence: https://example.org/@" in section
     assert winners == "Top winners: 1. bob @\u2060channel +149"
     assert "<!" not in section + winners and "<@" not in section + winners
-    cancelled = blocks.announcement("cancelled", MarketCancelled(make_card(), 30 * MICRO, 2))
+    cancelled = announcement("cancelled", MarketCancelled(make_card(), 30 * MICRO, 2))
     assert cancelled[0].startswith(":white_circle: Market #7 was cancelled (N/A).")
     assert cancelled[0].endswith("Refunded 30 points to 2 traders.")
-    unresolved = blocks.announcement("unresolved", MarketUnresolved(make_card(), "Yes", 9 * MICRO))
+    unresolved = announcement("unresolved", MarketUnresolved(make_card(), "Yes", 9 * MICRO))
     assert "resolution (Yes) was reversed" in unresolved[0]
-    extended = blocks.announcement(
+    extended = announcement(
         "extended", MarketExtended(make_card(status="open"), datetime(2026, 3, 5, tzinfo=UTC))
     )
     assert f"now closes <!date^{STAMP}^" in extended[0]

@@ -1,0 +1,207 @@
+"""Modals and the App Home tab: the create and bet forms, and the Home view with its Bet buttons."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.adapters.slack.blocks import Block, context, date_token, plain, section, status_text
+from bot.adapters.slack.escape import escape_mrkdwn
+from bot.core.money import points, shares_text
+from bot.core.text import percent
+from bot.core.views import (
+    MarketCard,
+    PortfolioShown,
+)
+
+BET_ACTION = re.compile(r"^bet:(\d+)$")
+
+
+HOME_BET_ACTION = "home_bet"
+
+
+CREATE_CALLBACK = "create_market"
+
+
+BET_CALLBACK = "place_bet"
+
+
+HOME_MARKETS = 30
+
+
+HOME_POSITIONS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class ModalOrigin:
+    """Where a modal was opened from, so its answer can go back there."""
+
+    channel: str | None = None
+    response_url: str | None = None
+    market: int | None = None
+    timezone: str = "UTC"
+
+    def dumps(self) -> str:
+        """Encode as a view's private_metadata."""
+        return json.dumps(
+            {"c": self.channel, "r": self.response_url, "m": self.market, "tz": self.timezone}
+        )
+
+    @classmethod
+    def loads(cls, text: str | None) -> ModalOrigin:
+        """Decode a view's private_metadata (empty means nothing is known)."""
+        data = json.loads(text) if text else {}
+        return cls(data.get("c"), data.get("r"), data.get("m"), data.get("tz") or "UTC")
+
+
+def bet_modal(card: MarketCard, outcome: int | None, origin: ModalOrigin) -> dict[str, Any]:
+    """Build the modal that asks how many points to stake on an outcome."""
+    options = [
+        {"text": plain(f"{o.index}. {o.name}"), "value": str(o.index)} for o in card.outcomes
+    ]
+    select: dict[str, Any] = {"type": "static_select", "action_id": "outcome", "options": options}
+    chosen = next((opt for opt in options if opt["value"] == str(outcome)), None)
+    if chosen is not None:
+        select["initial_option"] = chosen
+    odds = " · ".join(f"{escape_mrkdwn(o.name)} {percent(o.probability)}" for o in card.outcomes)
+    return {
+        "type": "modal",
+        "callback_id": BET_CALLBACK,
+        "private_metadata": origin.dumps(),
+        "title": plain(f"Bet on #{card.number}", 24),
+        "submit": plain("Bet"),
+        "close": plain("Cancel"),
+        "blocks": [
+            section(f"*{escape_mrkdwn(card.question)}*"),
+            context(f"{odds} · {status_text(card)}"),
+            {"type": "input", "block_id": "outcome", "label": plain("Outcome"), "element": select},
+            {
+                "type": "input",
+                "block_id": "points",
+                "label": plain("Points"),
+                "hint": plain("Whole points to stake, like 50.", 150),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "points",
+                    "placeholder": plain("50"),
+                },
+            },
+        ],
+    }
+
+
+def create_modal(origin: ModalOrigin, default_day: date) -> dict[str, Any]:
+    """Build the modal that creates a market."""
+
+    def text_input(block: str, label: str, *, optional: bool = False, **element: Any) -> Block:
+        return {
+            "type": "input",
+            "block_id": block,
+            "optional": optional,
+            "label": plain(label),
+            "element": {"type": "plain_text_input", "action_id": block, **element},
+        }
+
+    mechanisms = [
+        {"text": plain("Market maker (LMSR)"), "value": "lmsr"},
+        {"text": plain("Pool (winners split the pot)"), "value": "pool"},
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CREATE_CALLBACK,
+        "private_metadata": origin.dumps(),
+        "title": plain("New market", 24),
+        "submit": plain("Create"),
+        "close": plain("Cancel"),
+        "blocks": [
+            text_input(
+                "question",
+                "Question",
+                placeholder=plain("Will Turkey take delivery of S-400 systems by 2019-12-31?"),
+            ),
+            {
+                "type": "input",
+                "block_id": "date",
+                "label": plain("Closes on"),
+                "element": {
+                    "type": "datepicker",
+                    "action_id": "date",
+                    "initial_date": default_day.isoformat(),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "time",
+                "label": plain("At"),
+                "element": {
+                    "type": "timepicker",
+                    "action_id": "time",
+                    "initial_time": "17:00",
+                    "timezone": origin.timezone,
+                },
+            },
+            text_input(
+                "outcomes",
+                "Outcomes",
+                optional=True,
+                placeholder=plain("Yes, No"),
+            ),
+            text_input("criteria", "Resolution criteria", optional=True, multiline=True),
+            {
+                "type": "input",
+                "block_id": "mechanism",
+                "label": plain("Mechanism"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "mechanism",
+                    "options": mechanisms,
+                    "initial_option": mechanisms[0],
+                },
+            },
+        ],
+    }
+
+
+def home_view(
+    portfolio: PortfolioShown, markets: list[MarketCard], notice: str | None = None
+) -> dict[str, Any]:
+    """Build a user's App Home: balance, open positions and the workspace's open markets."""
+    blocks: list[Block] = []
+    if notice:
+        blocks += [section(escape_mrkdwn(notice)), {"type": "divider"}]
+    blocks.append({"type": "header", "text": plain("Your predictions", 150)})
+    blocks.append(section(f"*Balance:* {points(portfolio.balance)} points"))
+    blocks.append({"type": "header", "text": plain("Open positions", 150)})
+    if not portfolio.positions:
+        blocks.append(context("No open positions yet. Bet on a market below."))
+    for p in portfolio.positions[:HOME_POSITIONS]:
+        blocks.append(
+            section(
+                f"*#{p.market}* {escape_mrkdwn(p.question)}\n{escape_mrkdwn(p.outcome)}: "
+                f"{shares_text(p.shares)} shares · cost {points(p.net_cost)} · "
+                f"worth {points(p.value)} ({p.status})"
+            )
+        )
+    blocks.append({"type": "divider"})
+    blocks.append({"type": "header", "text": plain("Open markets", 150)})
+    if not markets:
+        blocks.append(context("No open markets. Create one with `/predict create`."))
+    for card in markets[:HOME_MARKETS]:
+        odds = " · ".join(
+            f"{escape_mrkdwn(o.name)} {percent(o.probability)}" for o in card.outcomes
+        )
+        line = section(
+            f"*#{card.number}* {escape_mrkdwn(card.question)}\n{odds} · "
+            f"closes {date_token(card.closes_at)}"
+        )
+        line["accessory"] = {
+            "type": "button",
+            "action_id": HOME_BET_ACTION,
+            "text": plain("Bet"),
+            "value": str(card.number),
+        }
+        blocks.append(line)
+    return {"type": "home", "blocks": blocks[:100]}
