@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core import lmsr, pool, serialize
+from bot.core import lmsr, pool, serialize, validation
 from bot.core.commands import (
     MICRO,
     MUTATING,
@@ -57,7 +57,7 @@ from bot.core.models import (
     Transfer,
 )
 from bot.core.ports import Announcement, DueClose, MarketDraft, Store, Tx
-from bot.core.timeparse import format_utc, parse_when
+from bot.core.timeparse import MAX_AHEAD, format_utc, parse_when, timezone_name
 from bot.core.views import (
     BalanceShown,
     BetPlaced,
@@ -96,6 +96,7 @@ TOP_WINNERS = 5
 RETRIES = 8
 FAILED_SHOWN = 10
 NA_WORDS = {"na", "n/a", "none", "cancel"}
+SETTING_LIST_MAX = 50  # ids in moderators or moderator_roles
 
 
 def points(micro: int) -> str:
@@ -202,6 +203,8 @@ class Service:
 
     async def execute(self, command: Command, ctx: Context) -> Result:
         """Run one command for one user; a repeated request id returns the first answer."""
+        ctx = validation.check_context(ctx)
+        validation.check_command(command)
         if isinstance(command, ShowHelp):
             return HelpShown(help_text(command.command))
         for attempt in range(RETRIES):
@@ -238,6 +241,8 @@ class Service:
 
     async def card(self, platform: str, community: str, number: int) -> MarketCard | None:
         """Return a market's current card, or None if there is no such market."""
+        if not validation.is_market_number(number):
+            return None
         async with self.store.transaction(platform, community, write=False) as tx:
             market = await tx.get_market(number)
             return None if market is None else card_of(market, tx.community)
@@ -310,9 +315,11 @@ class Service:
         )
 
     async def _market(self, tx: Tx, number: int, *, lock: bool = False) -> Market:
+        if not validation.is_market_number(number):
+            raise validation.no_market(number)
         market = await tx.get_market(number, lock=lock)
         if market is None:
-            raise NotFound(f"There is no market #{number}. Try `list` to see the open ones.")
+            raise validation.no_market(number)
         return market
 
     def _outcome(self, market: Market, text: str) -> int:
@@ -320,10 +327,14 @@ class Service:
         for i, name in enumerate(market.outcomes):
             if name.casefold() == wanted:
                 return i
-        if wanted.isdigit() and 1 <= int(wanted) <= len(market.outcomes):
-            return int(wanted) - 1
+        index = validation.bounded_int(wanted)
+        if index is not None and 1 <= index <= len(market.outcomes):
+            return index - 1
         listing = ", ".join(f"{i + 1}. {n}" for i, n in enumerate(market.outcomes))
-        raise NotFound(f"Market #{market.number} has no outcome `{text}`. Its outcomes: {listing}.")
+        raise NotFound(
+            f"Market #{market.number} has no outcome `{validation.shown(text)}`. "
+            f"Its outcomes: {listing}."
+        )
 
     def _require_trading(self, market: Market) -> None:
         reason = self.trading_ended(
@@ -354,6 +365,10 @@ class Service:
             raise InvalidInput(
                 f"The deadline {format_utc(when)} is too soon: markets must stay open at least "
                 f"{_duration_text(settings.min_duration)}."
+            )
+        if when > now + MAX_AHEAD:
+            raise InvalidInput(
+                f"The deadline {format_utc(when)} is more than 100 years away. Pick a nearer time."
             )
         return when
 
@@ -812,7 +827,10 @@ class Service:
             assert cmd.user is not None
             account = await tx.find_account(normalise_user_ref(cmd.user))
             if account is None:
-                raise NotFound(f"{cmd.user} has no points yet: they haven't used predictbot here.")
+                raise NotFound(
+                    f"{validation.shown(cmd.user)} has no points yet: "
+                    "they haven't used predictbot here."
+                )
         holdings = await tx.holdings(account.id)
         invested = sum(position_value(h.market, h.position) for h in holdings)
         assert account.user_id is not None
@@ -911,11 +929,13 @@ def _seconds(text: str) -> int:
     """Parse a setting's duration: `0`, `90`, `90s`, `1m`, `2h`, `3d` or `1w`, in seconds.
 
     Unlike deadline shorthand, seconds and bare numbers are allowed here (`min_duration:0`)."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", text.lower())
+    match = re.fullmatch(r"\s*([0-9]+)\s*([smhdw]?)\s*", text.lower())
     if not match:
-        raise InvalidInput(f"`{text}` is not a duration. Use e.g. 0, 30s, 1m, 2h or 3d.")
+        raise InvalidInput(
+            f"`{validation.shown(text)}` is not a duration. Use e.g. 0, 30s, 1m, 2h or 3d."
+        )
     unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-    return int(match.group(1)) * unit
+    return (validation.bounded_int(match.group(1)) or 0) * unit
 
 
 def _duration_text(seconds: int) -> str:
@@ -927,18 +947,27 @@ def _duration_text(seconds: int) -> str:
 
 
 def _whole_points(key: str, value: str, low: int, high: int) -> int:
-    text = value.replace(",", "").replace("_", "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = validation.bounded_int(value.replace(",", "").replace("_", "").strip())
+    if number is None or not low <= number <= high:
         raise InvalidInput(f"{key} must be a whole number of points from {low} to {high:,}.")
-    return int(text) * MICRO
+    return number * MICRO
 
 
-def _list_value(value: str) -> tuple[str, ...]:
+def _list_value(key: str, value: str) -> tuple[str, ...]:
     if value.strip().lower() in ("", "none", "-"):
         return ()
-    return tuple(
+    ids = tuple(
         dict.fromkeys(normalise_user_ref(v) for v in re.split(r"[,\s]+", value) if v.strip())
     )
+    if len(ids) > SETTING_LIST_MAX:
+        raise InvalidInput(f"{key} can list at most {SETTING_LIST_MAX} ids; you gave {len(ids)}.")
+    for item in ids:
+        if not item or len(item) > validation.USER_ID_MAX:
+            raise InvalidInput(
+                f"{key}: `{validation.shown(item)}` is not an id — ids are 1 to "
+                f"{validation.USER_ID_MAX} characters; mention the user or role."
+            )
+    return ids
 
 
 def _apply_setting(settings: CommunitySettings, key: str, value: str) -> CommunitySettings:
@@ -952,21 +981,26 @@ def _apply_setting(settings: CommunitySettings, key: str, value: str) -> Communi
             default_liquidity=_whole_points(key, value, LIQUIDITY_MIN, LIQUIDITY_MAX)
         )
     if key == "timezone":
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = timezone_name(value)
+        if zone is None:
             raise InvalidInput(
-                f"`{value}` is not a timezone. Use an IANA name like Europe/Berlin."
-            ) from None
-        return settings.with_changes(timezone=value)
+                f"`{validation.shown(value)}` is not a timezone. "
+                "Use an IANA name like Europe/Berlin."
+            )
+        return settings.with_changes(timezone=zone)
     if key == "moderator_roles":
-        return settings.with_changes(moderator_roles=_list_value(value))
+        return settings.with_changes(moderator_roles=_list_value(key, value))
     if key == "moderators":
-        return settings.with_changes(moderators=_list_value(value))
+        return settings.with_changes(moderators=_list_value(key, value))
     if key == "announce_channel":
         channel = value.strip()
         match = re.fullmatch(r"<#([^|>]+)(?:\|[^>]*)?>", channel)
         channel = match.group(1) if match else channel.removeprefix("#")
+        if len(channel) > validation.CHANNEL_MAX or len(channel.split()) > 1:
+            raise InvalidInput(
+                f"announce_channel takes one channel of at most {validation.CHANNEL_MAX} "
+                "characters — mention it, like #predictions, or give its id."
+            )
         return settings.with_changes(
             announce_channel=None if channel.lower() in ("", "none") else channel
         )
