@@ -88,16 +88,17 @@ class _Records(logging.Handler):
             self.records.append(record)
 
 
-def _where(exc: ExcInfo | None) -> str:
-    """Name a traceback by its exception type and innermost frame in predictbot's code."""
+def _where(exc: ExcInfo | None) -> tuple[str, str]:
+    """Name a traceback by its exception type and innermost frames in predictbot's code; and
+    give its message."""
     if exc is None:
-        return "no exception"
+        return "no exception", ""
     kind, error, tb = exc
     frames = traceback.extract_tb(tb)
-    ours = [f for f in frames if any(part in f.filename for part in _OURS)]
-    frame = (ours or frames or [None])[-1]
-    at = f"{Path(frame.filename).name}:{frame.lineno} {frame.name}" if frame else "?"
-    return f"{kind.__name__} at {at}: {str(error)[:120]}"
+    ours = [f for f in frames if any(part in f.filename for part in _OURS)] or frames
+    # Two frames: a storage helper alone (`_exec`) would lump every database error together.
+    at = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in ours[-2:][::-1])
+    return f"{kind.__name__} at {at or '?'}", str(error)
 
 
 @dataclass
@@ -109,13 +110,14 @@ class Report:
     answered: int = 0
     refused: int = 0
     tracebacks: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)
+    examples: dict[str, tuple[str, str]] = field(default_factory=dict)  # first line, message
     changed: list[str] = field(default_factory=list)
 
-    def traceback(self, where: str, line: str) -> None:
-        """Count one traceback and remember the first line that caused it."""
-        self.tracebacks[where] += 1
-        self.examples.setdefault(where, line)
+    def traceback(self, where: tuple[str, str], line: str) -> None:
+        """Count one traceback by where it happened; remember the first line and message."""
+        place, message = where
+        self.tracebacks[place] += 1
+        self.examples.setdefault(place, (line, message))
 
     @property
     def traceback_count(self) -> int:
@@ -131,8 +133,9 @@ class Report:
             f"time {seconds:.1f} s"
         ]
         for where, count in self.tracebacks.most_common():
-            out.append(f"  {count:6d}  {where}")
-            out.append(f"          first line: {self.examples[where]!r:.300}")
+            line, message = self.examples[where]
+            out.append(f"  {count:6d}  {where}: {message:.200}")
+            out.append(f"          first line: {line!r:.300}")
         for line in self.changed[:20]:
             out.append(f"  refused but changed the database: {line!r:.300}")
         return "\n".join(out)
@@ -222,7 +225,7 @@ class Fuzzer:
         for record in self.records.records:
             self.report.traceback(_where(record.exc_info), raw)  # type: ignore[arg-type]
         if not self.records.records and any(GENERIC in reply for reply in self.replies):
-            self.report.traceback("a 'something went wrong' reply", raw)
+            self.report.traceback(("a 'something went wrong' reply", ""), raw)
         for reply in self.replies:
             for number in _CREATED.findall(reply):
                 self.top = max(self.top, int(number))
