@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import io
 import logging
 import os
 import sys
@@ -35,10 +36,20 @@ def _default_user() -> str:
         return "you"
 
 
+def _console_streams() -> None:
+    """Read stdin as UTF-8 whatever the locale, undecodable bytes kept as surrogates for the
+    session to refuse line by line; never fail writing a reply the terminal can't encode."""
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
 async def _console(args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAnnouncer, ConsoleSession
     from bot.runtime import Runtime
 
+    _console_streams()
     settings = _settings(args.db)
     runtime = Runtime(settings)
 

@@ -36,6 +36,7 @@ from bot.core.commands import (
 )
 from bot.core.errors import InvalidInput
 from bot.core.money import MICRO
+from bot.core.validation import bounded_int, is_market_number, shown
 
 __all__ = [
     "ALIASES",
@@ -105,20 +106,13 @@ CONFIG_KEYS: tuple[str, ...] = (
 )
 
 MAX_POINTS = 10**12
-_MAX_MARKET_ID = 2**63 - 1
 _MECHANISMS = ("lmsr", "pool")
 _OPTION = re.compile(r"([A-Za-z][A-Za-z0-9_-]*):(.*)", re.DOTALL)
-_THOUSANDS = re.compile(r"\d{1,3}(?:([,_])\d{3})(?:\1\d{3})*")
-_DECIMAL = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+_THOUSANDS = re.compile(r"\d{1,3}(?:([,_])\d{3})(?:\1\d{3})*", re.ASCII)
+_DECIMAL = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _CURLY = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'"})
 # A curly apostrophe between letters ("Turkey’s") is an apostrophe, not a quote.
 _CURLY_CLOSE = re.compile(r"(?<!\w)’|’(?!\w)")
-
-
-def _show(value: str, limit: int = 40) -> str:
-    """Echo user text inside backticks safely and briefly."""
-    value = value.replace("`", "'").replace("\n", " ")
-    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def canonical_command(word: str) -> str | None:
@@ -133,7 +127,7 @@ def _unknown_command(word: str) -> InvalidInput:
     candidates = [*USAGE, *ALIASES]
     close = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.6)
     hint = f" Did you mean `{canonical_command(close[0])}`?" if close else ""
-    return InvalidInput(f"Unknown command `{_show(word)}`.{hint} Try `help`.")
+    return InvalidInput(f"Unknown command `{shown(word)}`.{hint} Try `help`.")
 
 
 # --- tokenising -------------------------------------------------------------------------------
@@ -247,7 +241,7 @@ class _Args:
     def no_more_than(self, count: int) -> None:
         if len(self.positional) > count:
             extra = " ".join(self.positional[count:])
-            raise self.usage_error(f"Unexpected `{_show(extra)}`.")
+            raise self.usage_error(f"Unexpected `{shown(extra)}`.")
 
     def require(self, index: int, what: str) -> str:
         if len(self.positional) <= index:
@@ -276,9 +270,9 @@ def _split_args(command: str, tokens: list[_Token], allowed: tuple[str, ...] | N
         if key not in allowed:
             valid = ", ".join(allowed)
             if command == "config":
-                raise InvalidInput(f"Unknown setting `{_show(key)}` — settings are: {valid}.")
+                raise InvalidInput(f"Unknown setting `{shown(key)}` — settings are: {valid}.")
             raise InvalidInput(
-                f"Unknown option `{_show(key)}` for `{command}` — valid options: {valid}. "
+                f"Unknown option `{shown(key)}` for `{command}` — valid options: {valid}. "
                 "(Put text that contains a colon in quotes.)"
             )
         if value == "" and not token.quoted:
@@ -298,15 +292,14 @@ def _split_args(command: str, tokens: list[_Token], allowed: tuple[str, ...] | N
 
 
 def parse_market_id(text: str) -> int:
-    """``12`` or ``#12`` → 12."""
+    """``12`` or ``#12`` → 12 (at most 2**31 - 1, the largest number storage holds)."""
     digits = text.strip()
     digits = digits.removeprefix("#")
-    if digits.isascii() and digits.isdigit():
-        number = int(digits)
-        if 0 < number <= _MAX_MARKET_ID:
-            return number
+    number = bounded_int(digits)
+    if number is not None and is_market_number(number):
+        return number
     raise InvalidInput(
-        f"`{_show(text)}` is not a market number — use the number shown on the market, "
+        f"`{shown(text)}` is not a market number — use the number shown on the market, "
         "like 12 or #12."
     )
 
@@ -316,11 +309,9 @@ def _whole_number(text: str) -> int | None:
     cleaned = text.strip()
     if not cleaned.isascii():
         return None
-    if cleaned.isdigit():
-        return int(cleaned)
     if _THOUSANDS.fullmatch(cleaned):
-        return int(cleaned.replace(",", "").replace("_", ""))
-    return None
+        cleaned = cleaned.replace(",", "").replace("_", "")
+    return bounded_int(cleaned)
 
 
 def _positive_whole(text: str, label: str, hint: str) -> int:
@@ -330,13 +321,13 @@ def _positive_whole(text: str, label: str, hint: str) -> int:
     value = _whole_number(body)
     if value is None:
         if "." in body and _DECIMAL.fullmatch(body.replace(",", "")):
-            raise InvalidInput(f"`{_show(cleaned)}` is not a whole number — {hint}.")
-        raise InvalidInput(f"`{_show(cleaned)}` is not a number — {hint}.")
+            raise InvalidInput(f"`{shown(cleaned)}` is not a whole number — {hint}.")
+        raise InvalidInput(f"`{shown(cleaned)}` is not a number — {hint}.")
     if cleaned.startswith("-") or value == 0:
         raise InvalidInput(f"{label} must be more than 0.")
     if value > MAX_POINTS:
         raise InvalidInput(
-            f"`{_show(cleaned)}` is too large — {label.lower()} can be at most {MAX_POINTS:,}."
+            f"`{shown(cleaned)}` is too large — {label.lower()} can be at most {MAX_POINTS:,}."
         )
     return value
 
@@ -357,18 +348,18 @@ def parse_shares(text: str) -> int | None:
     grouped = _whole_number(whole) if whole else 0
     if grouped is None or not _DECIMAL.fullmatch(f"{grouped}{dot}{fraction}"):
         raise InvalidInput(
-            f"`{_show(cleaned)}` is not a number of shares — use a number like 10 or 2.5, or `all`."
+            f"`{shown(cleaned)}` is not a number of shares — use a number like 10 or 2.5, or `all`."
         )
     if len(fraction) > 6:
         raise InvalidInput("Shares can have at most 6 decimal places.")
     try:
         amount = Decimal(f"{grouped}{dot}{fraction}".rstrip("."))
     except InvalidOperation:  # pragma: no cover - the regex already vetted it
-        raise InvalidInput(f"`{_show(cleaned)}` is not a number of shares.") from None
+        raise InvalidInput(f"`{shown(cleaned)}` is not a number of shares.") from None
     if negative or amount <= 0:
         raise InvalidInput("The number of shares must be more than 0.")
     if amount > MAX_POINTS:
-        raise InvalidInput(f"`{_show(cleaned)}` shares is far too many.")
+        raise InvalidInput(f"`{shown(cleaned)}` shares is far too many.")
     return int(amount * MICRO)
 
 
@@ -409,7 +400,7 @@ def _create(args: _Args) -> Command:
     if raw_mechanism is not None:
         mechanism = raw_mechanism.strip().lower()
         if mechanism not in _MECHANISMS:
-            raise InvalidInput(f"`{_show(raw_mechanism)}` is not a mechanism — use lmsr or pool.")
+            raise InvalidInput(f"`{shown(raw_mechanism)}` is not a mechanism — use lmsr or pool.")
     liquidity: int | None = None
     raw_liquidity = args.options.get("liquidity")
     if raw_liquidity is not None:
@@ -435,7 +426,7 @@ def _list(args: _Args) -> Command:
     status = _STATUS_ALIASES.get(status, status)
     if status not in LIST_STATUSES:
         raise InvalidInput(
-            f"`{_show(raw)}` is not a market status — use open, closed, resolved, cancelled or all."
+            f"`{shown(raw)}` is not a market status — use open, closed, resolved, cancelled or all."
         )
     return ListMarkets(status=status)
 
@@ -518,7 +509,7 @@ def _help(args: _Args) -> Command:
 def _config(args: _Args) -> Command:
     if args.positional:
         raise args.usage_error(
-            f"Unexpected `{_show(' '.join(args.positional))}` — settings are written key:value."
+            f"Unexpected `{shown(' '.join(args.positional))}` — settings are written key:value."
         )
     return Configure(changes=tuple((key, value.strip()) for key, value in args.options.items()))
 

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bot.core import serialize
+from bot.core import serialize, validation
 from bot.core.commands import Command, ShowHelp, changes_state
 from bot.core.errors import TransientConflict
 from bot.core.help import help_text
@@ -41,6 +41,8 @@ class Service:
 
     async def execute(self, command: Command, ctx: Context) -> Result:
         """Run one command for one user; a repeated request id returns the first answer."""
+        ctx = validation.check_context(ctx)
+        validation.check_command(command)
         if isinstance(command, ShowHelp):
             return HelpShown(help_text(command.command))
         for attempt in range(RETRIES):
@@ -87,6 +89,8 @@ class Service:
 
     async def card(self, platform: str, community: str, number: int) -> MarketCard | None:
         """Return a market's current card, or None if there is no such market."""
+        if not validation.is_market_number(number):
+            return None
         async with self.store.transaction(platform, community, write=False) as tx:
             market = await tx.markets.get(number)
             return None if market is None else card_of(market, tx.community)

@@ -15,53 +15,89 @@ Whether the result lies in the future is for the caller to check.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 import dateparser
 
 from bot.core.errors import InvalidInput
+from bot.core.validation import bounded_int, shown
 
-__all__ = ["format_utc", "parse_duration", "parse_when", "zone"]
+__all__ = ["MAX_AHEAD", "format_utc", "parse_duration", "parse_when", "timezone_name", "zone"]
 
 _HELP = (
     "Use a date like 2026-12-31, a date and time like 2026-12-31 17:00, "
     'or a phrase like "in 3 days".'
 )
 
-_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
-_ISO_DATETIME = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})([T ].*)", re.IGNORECASE)
-_DURATION_PART = re.compile(r"(\d+)\s*(weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)", re.I)
+# Digits are ASCII digits: "²" or "١" are not numbers here (re.ASCII).
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}", re.ASCII)
+_ISO_DATETIME = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})([T ].*)", re.IGNORECASE | re.ASCII)
+_DURATION_PART = re.compile(
+    r"(\d+)\s*(weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)", re.IGNORECASE | re.ASCII
+)
 _DURATION = re.compile(
-    r"(?:in\s+)?(?:\d+\s*(?:weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)\s*)+", re.I
+    r"(?:in\s+)?(?:\d+\s*(?:weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)\s*)+",
+    re.IGNORECASE | re.ASCII,
 )
 # Words that show the user named a time of day, so midnight is meant literally.
 _TIME_OF_DAY = re.compile(r"\d\s*:\s*\d|\d\s*(?:am|pm)\b|\b(?:midnight|noon|at)\b", re.I)
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-# A setting's duration: a whole number (at most 12 digits) with an optional unit.
-_SETTING_DURATION = re.compile(r"(\d{1,12})\s*([smhdw]?)", re.ASCII)
+# A setting's duration: a whole number with an optional unit.
+_SETTING_DURATION = re.compile(r"(\d+)\s*([smhdw]?)", re.ASCII)
 _SETTING_UNITS = {"": 1, "s": 1, **_UNIT_SECONDS}
 _MAX_SECONDS = 100 * 366 * 86400  # a century is more than any market needs
+MAX_AHEAD = timedelta(seconds=_MAX_SECONDS)
 _END_OF_DAY = time(23, 59, 59)
+
+
+# Files of a system's zone database that are not zones anyone should pick: the host's own
+# zone (it differs from machine to machine) and the "no zone set yet" placeholder.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone this system knows, by its name folded to lower case."""
+    return {name.casefold(): name for name in available_timezones() - _NOT_ZONES}
+
+
+@functools.cache
+def _dateparser_accepts(name: str) -> bool:
+    """Whether dateparser can work in zone `name` (it knows fewer zones than zoneinfo)."""
+    settings: dict[str, Any] = {"TIMEZONE": name, "RETURN_AS_TIMEZONE_AWARE": True}
+    try:
+        return dateparser.parse("tomorrow", languages=["en"], settings=settings) is not None
+    except Exception:  # any failure means dateparser can't use this zone
+        return False
+
+
+def timezone_name(text: str) -> str | None:
+    """The IANA name of a timezone deadlines can be parsed in ("europe/berlin" gives
+    "Europe/Berlin"), or None for anything else: a directory ("America"), a file of the
+    zone database that is not a zone ("posixrules"), a zone dateparser lacks ("Factory")."""
+    name = _zone_names().get(text.strip().casefold())
+    if name is None or not _dateparser_accepts(name):
+        return None
+    return name
 
 
 def zone(tz: str) -> ZoneInfo:
     """Return the IANA timezone ``tz``, or refuse it with a user-facing message."""
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    name = timezone_name(tz)
+    if name is None:
         raise InvalidInput(
-            f"Unknown timezone `{tz}` — use an IANA name like UTC, Europe/Berlin or "
+            f"Unknown timezone `{shown(tz)}` — use an IANA name like UTC, Europe/Berlin or "
             "America/New_York."
-        ) from exc
+        )
+    return ZoneInfo(name)
 
 
 def _unparseable(text: str) -> InvalidInput:
-    shown = text if len(text) <= 60 else text[:59] + "…"
-    shown = shown.replace("`", "'")
-    return InvalidInput(f"Could not understand the time `{shown}`. {_HELP}")
+    return InvalidInput(f"Could not understand the time `{shown(text, 60)}`. {_HELP}")
 
 
 def parse_duration(text: str, *, setting: bool = False) -> timedelta:
@@ -74,16 +110,20 @@ def parse_duration(text: str, *, setting: bool = False) -> timedelta:
     if setting:
         match = _SETTING_DURATION.fullmatch(cleaned.lower())
         if not match:
-            shown = cleaned.replace("`", "'")[:40]
-            raise InvalidInput(f"`{shown}` is not a duration. Use e.g. 0, 30s, 1m, 2h or 3d.")
+            raise InvalidInput(
+                f"`{shown(cleaned)}` is not a duration. Use e.g. 0, 30s, 1m, 2h or 3d."
+            )
         number, unit = match.groups()
-        return timedelta(seconds=int(number) * _SETTING_UNITS[unit])
+        seconds = (bounded_int(number) or 0) * _SETTING_UNITS[unit]
+        # A huge number is still a duration (too long for any setting), not an overflow.
+        return timedelta(seconds=min(seconds, _MAX_SECONDS * 10))
     if not cleaned or not _DURATION.fullmatch(cleaned):
-        shown = cleaned.replace("`", "'")[:40]
-        raise InvalidInput(f"`{shown}` is not a duration — use something like 30m, 2h, 3d or 1w.")
+        raise InvalidInput(
+            f"`{shown(cleaned)}` is not a duration — use something like 30m, 2h, 3d or 1w."
+        )
     seconds = 0
     for amount, unit in _DURATION_PART.findall(cleaned):
-        seconds += int(amount) * _UNIT_SECONDS[unit[0].lower()]
+        seconds += (bounded_int(amount) or 0) * _UNIT_SECONDS[unit[0].lower()]
         if seconds > _MAX_SECONDS:
             raise InvalidInput("That duration is too long — keep it under 100 years.")
     return timedelta(seconds=seconds)
@@ -106,6 +146,15 @@ def parse_when(text: str, now: datetime, tz: str) -> datetime:
     cleaned = " ".join(text.split())
     if not cleaned:
         raise InvalidInput(f"Missing a time. {_HELP}")
+    try:
+        return _parse(cleaned, now, tzinfo)
+    except OverflowError:
+        # 9999-12-31 in New York is in the year 10000 in UTC, which datetime can't hold.
+        raise InvalidInput(f"`{shown(cleaned, 60)}` is too far from today. {_HELP}") from None
+
+
+def _parse(cleaned: str, now: datetime, tzinfo: ZoneInfo) -> datetime:
+    tz = tzinfo.key
 
     if _ISO_DATE.fullmatch(cleaned):
         try:
@@ -127,10 +176,7 @@ def parse_when(text: str, now: datetime, tz: str) -> datetime:
 
     if _DURATION.fullmatch(cleaned):
         delta = parse_duration(cleaned)
-        try:
-            return (now + delta).astimezone(UTC).replace(microsecond=0)
-        except OverflowError as exc:  # pragma: no cover - guarded by _MAX_SECONDS
-            raise _unparseable(cleaned) from exc
+        return (now + delta).astimezone(UTC).replace(microsecond=0)
 
     if cleaned.isdigit() or len(cleaned) > 100:
         # A bare number ("12") is ambiguous; dateparser would guess a day of some month.

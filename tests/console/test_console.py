@@ -190,3 +190,36 @@ def test_run_without_tokens_points_to_console() -> None:
     assert "DISCORD_TOKEN" in proc.stderr
     assert "SLACK_BOT_TOKEN" in proc.stderr
     assert "predictbot console" in proc.stderr
+
+
+STRICT_UTF8 = {"LC_ALL": "C.UTF-8", "PYTHONUTF8": "0", "PYTHONIOENCODING": "utf-8:strict"}
+C_UTF8 = {"LC_ALL": "C.UTF-8", "PYTHONUTF8": "0"}  # stdin decodes with surrogateescape
+ASCII_OUT = {"LC_ALL": "C.UTF-8", "PYTHONUTF8": "0", "PYTHONIOENCODING": "ascii:strict"}
+
+
+@pytest.mark.parametrize("locale", [STRICT_UTF8, C_UTF8, ASCII_OUT], ids=["strict", "c", "ascii"])
+def test_lines_that_are_not_utf8_are_refused_and_the_console_goes_on(
+    tmp_path: Path, locale: dict[str, str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LANG", "LC_CTYPE")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--db", f"sqlite:///{tmp_path / 'u.db'}"],
+        input=(
+            b"balance\n\xff\xfe\n@\xff\xfe balance\n@bob bet 1 \xe9 10\n"
+            b"bet one yes 10\n@bob balance\n"
+        ),
+        capture_output=True,
+        timeout=60,
+        env={**env, **locale},
+        check=False,
+    )
+    out, err = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err
+    lines = out.splitlines()
+    assert lines[0] == "You have 1,000 points."
+    refused = [line for line in lines if "is not valid UTF-8" in line]
+    assert len(refused) == 3, out
+    assert all(line.startswith("Error: ") for line in refused)
+    assert "not a market number" in out  # a refusal with non-ASCII punctuation still prints
+    assert lines[-1] == "You have 1,000 points."

@@ -572,3 +572,52 @@ def test_usage_lines_start_with_their_command() -> None:
 )
 def test_tokenizer_matches_shlex(text: str) -> None:
     assert [t.text for t in _split(text)] == shlex.split(text, posix=True)
+
+
+# --- numbers the fuzzer found ----------------------------------------------------------------
+
+HUGE = "9" * 5000  # more digits than Python converts to an int (4,300)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"bet 1 yes {HUGE}", "is too large"),
+        ("bet 1 yes 1," + ",".join(["000"] * 2000), "is too large"),
+        (f"bet 1 yes 1_{'_'.join(['000'] * 2000)}", "is too large"),
+        (f"sell 1 yes {HUGE}", "far too many"),
+        (f"sell 1 yes {HUGE}.5", "far too many"),
+        (f"show {HUGE}", "is not a market number"),
+        (f"close #{HUGE}", "is not a market number"),
+        (f'create "{S400}" closes:2026-12-31 liquidity:{HUGE}', "is too large"),
+    ],
+)
+def test_numbers_longer_than_python_converts_are_refused(text: str, expected: str) -> None:
+    message = refused(text)
+    assert expected in message
+    assert HUGE not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bet 1 yes ²", "is not a number"),
+        ("bet 1 yes ١٠", "is not a number"),
+        ("sell 1 yes ³", "is not a number of shares"),
+        ("sell 1 yes 1.٣", "is not a number of shares"),
+        ("show ²", "is not a market number"),
+    ],
+)
+def test_unicode_digits_are_not_numbers(text: str, expected: str) -> None:
+    assert expected in refused(text)
+
+
+def test_market_numbers_stop_where_storage_does() -> None:
+    assert parse("show 2147483647") == ShowMarket(market=2**31 - 1)
+    assert "`2147483648` is not a market number" in refused("show 2147483648")
+
+
+def test_control_characters_are_not_echoed() -> None:
+    message = refused("frob\x00nicate")
+    assert "\x00" not in message and "frob�nicate" in message
+    assert "\udcff" not in refused("show \udcff")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.core.errors import InvalidInput
-from bot.core.timeparse import format_utc, parse_duration, parse_when, zone
+from bot.core.timeparse import format_utc, parse_duration, parse_when, timezone_name, zone
 
 # Tuesday 2026-03-10 15:30 UTC: 11:30 EDT in New York (DST began 2026-03-08), 21:00 IST.
 NOW = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
@@ -202,3 +202,54 @@ def test_hours_across_dst_are_elapsed_time() -> None:
     now = utc(2026, 3, 8, 6, 30)
     assert parse_when("in 2 hours", now, NY) == utc(2026, 3, 8, 8, 30)
     assert parse_when("2h", now, NY) == utc(2026, 3, 8, 8, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "tz"),
+    [
+        ("9999-12-31", NY),  # the end of that day in New York is in the year 10000 in UTC
+        ("9999-12-31T23:00-05:00", "UTC"),
+        ("9999-12-31 23:59", NY),
+        ("0001-01-01T00:00+05:00", "UTC"),  # before the year 1 in UTC
+        ("0001-01-01 01:00", IN),
+    ],
+)
+def test_dates_beyond_the_calendar_are_refused(text: str, tz: str) -> None:
+    with pytest.raises(InvalidInput, match="too far from today"):
+        parse_when(text, NOW, tz)
+
+
+def test_the_calendar_edges_themselves_still_parse() -> None:
+    assert parse_when("9999-12-31", NOW, "UTC") == utc(9999, 12, 31, 23, 59, 59)
+    assert parse_when("0001-01-01T05:00+05:00", NOW, "UTC") == utc(1, 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "text", ["in " + "9" * 5000 + " days", "9" * 5000 + "w", "1d" + "9" * 5000 + "h"]
+)
+def test_durations_of_more_digits_than_python_converts_are_refused(text: str) -> None:
+    with pytest.raises(InvalidInput, match="too long"):
+        parse_when(text, NOW, "UTC")
+
+
+def test_unicode_digits_are_left_to_dateparser() -> None:
+    # dateparser reads "٣" as 3 itself; the shorthand durations take ASCII digits only.
+    assert parse_when("٣d", NOW, "UTC") == NOW + timedelta(days=3)
+    with pytest.raises(InvalidInput, match="not a duration"):
+        parse_duration("٣d")
+
+
+@pytest.mark.parametrize(
+    "tz", ["America", "Factory", "posixrules", "posix/Europe/Berlin", "localtime", "A" * 300]
+)
+def test_zones_deadlines_cannot_use_are_unknown(tz: str) -> None:
+    with pytest.raises(InvalidInput, match="Unknown timezone"):
+        parse_when("next friday", NOW, tz)
+    assert timezone_name(tz) is None
+
+
+def test_timezone_names_are_canonical() -> None:
+    assert timezone_name("europe/berlin") == "Europe/Berlin"
+    assert timezone_name(" UTC ") == "UTC"
+    assert timezone_name("America/Argentina/Buenos_Aires") == "America/Argentina/Buenos_Aires"
+    assert zone("asia/kolkata").key == "Asia/Kolkata"

@@ -24,6 +24,7 @@ PLATFORM = "console"
 COMMUNITY = "console"
 CHANNEL = "console"
 PREFIX = "/predict"
+NOT_UTF8 = "Error: That line is not valid UTF-8 text; nothing was done. Type it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,9 @@ class ConsoleSession:
 
     async def run_line(self, raw: str) -> bool:
         """Run one line and print its reply; return False if it was refused or failed."""
+        if _undecodable(raw):
+            self.out(NOT_UTF8)
+            return False
         line = parse_line(raw)
         if line is None:
             return True
@@ -109,15 +113,26 @@ class ConsoleSession:
         return True
 
     async def run(self, stream: TextIO, prompt: bool) -> None:
-        """Run every line of a stream until end of input."""
+        """Run every line of a stream until end of input (best read with errors="surrogateescape",
+        as `predictbot console` does, so that an undecodable line is refused on its own)."""
         loop = asyncio.get_running_loop()
         while True:
             if prompt:
                 sys.stdout.write(f"{self.default_user}> ")
                 sys.stdout.flush()
-            raw = await loop.run_in_executor(None, stream.readline)
+            try:
+                raw = await loop.run_in_executor(None, stream.readline)
+            except UnicodeDecodeError:
+                # A strict stream: what it had buffered is lost, but the session goes on.
+                self.out(NOT_UTF8)
+                continue
             if not raw:
                 if prompt:
                     sys.stdout.write("\n")
                 return
             await self.run_line(raw)
+
+
+def _undecodable(raw: str) -> bool:
+    """Whether a line held bytes that are not UTF-8 (read as lone surrogates)."""
+    return any("\ud800" <= ch <= "\udfff" for ch in raw)

@@ -15,9 +15,11 @@ from bot.adapters.discord._embeds import NO_MENTIONS, Reply, clip, reply
 from bot.adapters.discord._modals import BetModal
 from bot.core.commands import Command, changes_state
 from bot.core.errors import InvalidInput, PredictError
+from bot.core.grammar import parse_market_id
 from bot.core.models import Actor, Context
 from bot.core.service import Service
 from bot.core.text import percent
+from bot.core.validation import no_market
 from bot.core.views import MarketCard
 
 log = logging.getLogger("bot.adapters.discord")
@@ -64,8 +66,12 @@ def _quiet(error: discord.HTTPException) -> bool:
 
 def market_number(value: object) -> int | None:
     """Read a market number typed or chosen in an option, or None if it is not one."""
-    text = str(value).strip().removeprefix("#") if value is not None else ""
-    return int(text) if text.isascii() and text.isdigit() else None
+    if value is None:
+        return None
+    try:
+        return parse_market_id(str(value))
+    except PredictError:
+        return None
 
 
 class Interactions:
@@ -199,7 +205,11 @@ class Interactions:
         except PredictError as error:
             await self._respond(interaction, Reply(content=error.message))
             return
-        card = await self._card_quickly(community, number)
+        try:
+            card = await self._card_quickly(community, number)
+        except PredictError as error:
+            await self._respond(interaction, Reply(content=error.message))
+            return
         ended = card and self.service.trading_ended(
             card.number, card.status, card.closes_at, card.closed_at
         )
@@ -220,15 +230,20 @@ class Interactions:
             self._log_http(interaction, error)
 
     async def _card_quickly(self, community: str, number: int) -> MarketCard | None:
-        """Look a card up, giving up (None) when storage is too slow for a modal's 3 s."""
+        """Look a card up, giving up (None) when storage is too slow for a modal's 3 s;
+        refuse (NotFound) a market that does not exist."""
         try:
             async with asyncio.timeout(self.respond_within):
-                return await self.service.card(PLATFORM, community, number)
+                card = await self.service.card(PLATFORM, community, number)
         except TimeoutError:
             log.info("card #%s lookup was slow; opening the bet modal unchecked", number)
+            return None
         except Exception:
             log.exception("card #%s lookup failed", number)
-        return None
+            return None
+        if card is None:
+            raise no_market(number)
+        return card
 
     # -- autocomplete --------------------------------------------------------------------
 

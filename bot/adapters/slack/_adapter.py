@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import actions, announcements, blocks, commands, home, views
 from bot.adapters.slack._bridge import PLATFORM, Bridge
+from bot.adapters.slack._http import events_app
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import OutboxMessage
 from bot.core.service import Service
@@ -98,7 +99,8 @@ class SlackAdapter:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
             return
-        runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), handle_signals=False)
+        served = events_app(self.app, _secret(self.settings.slack_signing_secret), EVENTS_PATH)
+        runner = web.AppRunner(served, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.settings.slack_port)
         await site.start()

@@ -12,6 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.adapters.slack import blocks, forms
 from bot.adapters.slack._bridge import Bridge, Reply
 from bot.core.models import Context
+from bot.core.timeparse import timezone_name
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,7 @@ def reply_for_modal(bridge: Bridge, origin: forms.ModalOrigin, ctx: Context) -> 
 
 def zone_of(name: str) -> zoneinfo.ZoneInfo:
     """Return a timezone by IANA name, UTC when Slack sent something unknown."""
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return zoneinfo.ZoneInfo(timezone_name(name) or "UTC")
 
 
 def local_deadline(day: str, at: str, timezone: str) -> str:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core import serialize
+from bot.core import serialize, validation
 from bot.core.cards import card_of, outcome_name, position_value, probabilities
 from bot.core.errors import InvalidInput, MarketNotOpen, NotFound
 from bot.core.models import (
@@ -18,7 +18,7 @@ from bot.core.models import (
     MarketStatus,
 )
 from bot.core.ports import Tx
-from bot.core.timeparse import format_utc, parse_when
+from bot.core.timeparse import MAX_AHEAD, format_utc, parse_when
 from bot.core.views import MarketCard, Result
 
 __all__ = [
@@ -62,9 +62,11 @@ class Request:
 
     async def market(self, number: int, *, lock: bool = False) -> Market:
         """Return a market of the community, or refuse: there is no such market."""
+        if not validation.is_market_number(number):
+            raise validation.no_market(number)
         found = await self.tx.markets.get(number, lock=lock)
         if found is None:
-            raise NotFound(f"There is no market #{number}. Try `list` to see the open ones.")
+            raise validation.no_market(number)
         return found
 
     def card(self, market: Market) -> MarketCard:
@@ -104,10 +106,14 @@ def outcome_index(market: Market, text: str) -> int:
     for i, name in enumerate(market.outcomes):
         if name.casefold() == wanted:
             return i
-    if wanted.isdigit() and 1 <= int(wanted) <= len(market.outcomes):
-        return int(wanted) - 1
+    index = validation.bounded_int(wanted)
+    if index is not None and 1 <= index <= len(market.outcomes):
+        return index - 1
     listing = ", ".join(f"{i + 1}. {n}" for i, n in enumerate(market.outcomes))
-    raise NotFound(f"Market #{market.number} has no outcome `{text}`. Its outcomes: {listing}.")
+    raise NotFound(
+        f"Market #{market.number} has no outcome `{validation.shown(text)}`. "
+        f"Its outcomes: {listing}."
+    )
 
 
 def trading_ended(
@@ -144,6 +150,10 @@ def deadline(text: str, settings: CommunitySettings, now: datetime) -> datetime:
         raise InvalidInput(
             f"The deadline {format_utc(when)} is too soon: markets must stay open at least "
             f"{duration_text(settings.min_duration)}."
+        )
+    if when > now + MAX_AHEAD:
+        raise InvalidInput(
+            f"The deadline {format_utc(when)} is more than 100 years away. Pick a nearer time."
         )
     return when
 

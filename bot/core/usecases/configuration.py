@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 
+from bot.core import validation
 from bot.core.commands import Configure
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.models import CommunitySettings
 from bot.core.money import MICRO, points
-from bot.core.timeparse import parse_duration
+from bot.core.timeparse import parse_duration, timezone_name
 from bot.core.usecases._shared import Request, duration_text, normalise_user_ref
 from bot.core.usecases.creation import LIQUIDITY_MAX, LIQUIDITY_MIN
 from bot.core.views import ConfigShown, Result
 
 MIN_DURATION_MAX = 30 * 86400
+SETTING_LIST_MAX = 50  # ids in moderators or moderator_roles
 
 
 async def configure(cmd: Configure, r: Request) -> Result:
@@ -73,11 +74,16 @@ def apply_setting(settings: CommunitySettings, key: str, value: str) -> Communit
     if key == "timezone":
         return settings.with_changes(timezone=_timezone(value))
     if key in ("moderator_roles", "moderators"):
-        return settings.with_changes(**{key: _list_value(value)})
+        return settings.with_changes(**{key: _list_value(key, value)})
     if key == "announce_channel":
         channel = value.strip()
         match = re.fullmatch(r"<#([^|>]+)(?:\|[^>]*)?>", channel)
         channel = match.group(1) if match else channel.removeprefix("#")
+        if len(channel) > validation.CHANNEL_MAX or len(channel.split()) > 1:
+            raise InvalidInput(
+                f"announce_channel takes one channel of at most {validation.CHANNEL_MAX} "
+                "characters — mention it, like #predictions, or give its id."
+            )
         return settings.with_changes(
             announce_channel=None if channel.lower() in ("", "none") else channel
         )
@@ -96,26 +102,34 @@ def apply_setting(settings: CommunitySettings, key: str, value: str) -> Communit
 
 
 def _timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    zone = timezone_name(value)
+    if zone is None:
         raise InvalidInput(
-            f"`{value}` is not a timezone. Use an IANA name like Europe/Berlin."
-        ) from None
-    return value
+            f"`{validation.shown(value)}` is not a timezone. Use an IANA name like Europe/Berlin."
+        )
+    return zone
 
 
 def _whole_points(key: str, value: str, low: int, high: int, alternative: str = "") -> int:
-    text = value.replace(",", "").replace("_", "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = validation.bounded_int(value.replace(",", "").replace("_", "").strip())
+    if number is None or not low <= number <= high:
         also = f" {alternative}" if alternative else ""
         raise InvalidInput(f"{key} must be a whole number of points from {low} to {high:,}{also}.")
-    return int(text) * MICRO
+    return number * MICRO
 
 
-def _list_value(value: str) -> tuple[str, ...]:
+def _list_value(key: str, value: str) -> tuple[str, ...]:
     if value.strip().lower() in ("", "none", "-"):
         return ()
-    return tuple(
+    ids = tuple(
         dict.fromkeys(normalise_user_ref(v) for v in re.split(r"[,\s]+", value) if v.strip())
     )
+    if len(ids) > SETTING_LIST_MAX:
+        raise InvalidInput(f"{key} can list at most {SETTING_LIST_MAX} ids; you gave {len(ids)}.")
+    for item in ids:
+        if not item or len(item) > validation.USER_ID_MAX:
+            raise InvalidInput(
+                f"{key}: `{validation.shown(item)}` is not an id — ids are 1 to "
+                f"{validation.USER_ID_MAX} characters; mention the user or role."
+            )
+    return ids

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import timedelta
 
+from bot.core import validation
 from bot.core.commands import ClaimDaily, ShowBalance, ShowLeaderboard, ShowPortfolio
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.models import Account, EntryKind
@@ -33,7 +34,10 @@ async def balance(cmd: ShowBalance, r: Request) -> Result:
         assert cmd.user is not None
         account = await r.tx.accounts.find(normalise_user_ref(cmd.user))
         if account is None:
-            raise NotFound(f"{cmd.user} has no points yet: they haven't used predictbot here.")
+            raise NotFound(
+                f"{validation.shown(cmd.user)} has no points yet: "
+                "they haven't used predictbot here."
+            )
     holdings = await r.tx.positions.holdings(account.id)
     invested = sum(position_value(h.market, h.position) for h in holdings)
     assert account.user_id is not None

@@ -137,7 +137,9 @@ async def test_a_duplicated_interaction_changes_nothing_twice(
             return len(stub.requests_to("POST", path)) == 2
 
         await stub.wait_until(both_answered)
-        await asyncio.sleep(0.05)
+        # The one acknowledged copy is answered by editing its deferral once it has committed.
+        copies = (first, second)
+        await stub.wait_until(lambda copies=copies: any(r.edits for r in copies))
         answered = [r for r in (first, second) if r.response is not None]
         assert len(answered) == 1 and answered[0].ephemeral
     async with engine.connect() as conn:
