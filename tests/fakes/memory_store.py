@@ -1184,7 +1184,7 @@ class MemoryProbe:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    async def rows(self, table: str) -> list[Row]:
+    async def rows(self, table: str) -> list[Mapping[str, Any]]:
         """Return every row of a table, ordered by id (copies: checks can't change the store)."""
         rows = self.store.state.tables[table]
         return [dict(rows[i]) for i in sorted(rows)]
