@@ -126,10 +126,12 @@ async def test_a_reader_never_sees_uncommitted_changes(world: World) -> None:
 
     task = asyncio.create_task(writer())
     await written.wait()
-    async with world.store.transaction("console", "test", write=False) as tx:
-        assert await tx.accounts.find("zed") is None
-        assert [a.user_id for a in await tx.accounts.users()] == ["bo"]
-    release.set()
-    await task
+    try:
+        async with world.store.transaction("console", "test", write=False) as tx:
+            assert await tx.accounts.find("zed") is None
+            assert [a.user_id for a in await tx.accounts.users()] == ["bo"]
+    finally:
+        release.set()  # never leave the writer waiting, even when the check fails
+        await task
     async with world.store.transaction("console", "test", write=False) as tx:
         assert await tx.accounts.find("zed") is not None
