@@ -1,21 +1,24 @@
 """The unit of work (`bot.core.ports.Store`), on every store: a transaction commits
-everything or nothing, a read-only one cannot open an account, and a community is created on
-first contact."""
+everything or nothing, a read-only one cannot open an account, a community is created on
+first contact, and the scheduler's queries find open markets' deadlines across communities."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.commands import PlaceBet, ShowBalance
+from bot.core.commands import CloseMarket, CreateMarket, PlaceBet, ShowBalance
 from bot.core.errors import InsufficientFunds
 from bot.core.models import AnnouncementKind, EntryKind
 from bot.core.ports import WriteRequired
 from tests.flow import create, run
+from tests.helpers import FakeClock, ctx
 from tests.world import World
 
 M = 1_000_000
+Q = "Will the deadline come for this market?"
 
 
 async def test_leaving_a_transaction_without_commit_leaves_no_trace(world: World) -> None:
@@ -135,3 +138,27 @@ async def test_a_reader_never_sees_uncommitted_changes(world: World) -> None:
         await task
     async with world.store.transaction("console", "test", write=False) as tx:
         assert await tx.accounts.find("zed") is not None
+
+
+async def test_due_markets_and_open_deadlines_across_communities(
+    world: World, clock: FakeClock
+) -> None:
+    service = world.service
+    for community, closes in (("test", "2026-03-04T10:00Z"), ("other", "2026-03-03T10:00Z")):
+        await service.execute(CreateMarket(Q, closes), ctx("al", community=community))
+    await create(service, closes="2026-03-20")  # test #2
+    await run(service, CloseMarket(1), "al")  # closed: no longer open
+    await service.execute(CreateMarket(Q, "2026-03-05T10:00Z"), ctx("al"))  # test #3
+    deadlines = [(r.community, r.number, r.closes_at) for r in await world.store.open_deadlines()]
+    assert deadlines == [
+        ("other", 1, datetime(2026, 3, 3, 10, 0, tzinfo=UTC)),
+        ("test", 3, datetime(2026, 3, 5, 10, 0, tzinfo=UTC)),
+        ("test", 2, datetime(2026, 3, 20, 23, 59, 59, tzinfo=UTC)),
+    ]
+    clock.advance(days=4)  # 2026-03-06 12:00
+    due = await world.store.due_markets(clock.now(), 10)
+    assert [(r.platform, r.community, r.number) for r in due] == [
+        ("console", "other", 1),
+        ("console", "test", 3),
+    ]
+    assert [r.community for r in await world.store.due_markets(clock.now(), 1)] == ["other"]
