@@ -28,8 +28,6 @@ from tests import invariants
 from tests.fakes.memory_store import MemoryProbe, MemoryStore
 from tests.helpers import FakeClock, fresh_database
 
-STORE_KINDS = ("memory", "sqlite", "postgres")
-
 Row = dict[str, Any]
 
 
