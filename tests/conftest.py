@@ -1,4 +1,8 @@
-"""Fixtures shared by every test package: databases (SQLite and PostgreSQL) and services."""
+"""Fixtures shared by every test package: stores (in memory, SQLite, PostgreSQL), databases
+and services.
+
+`store_kind` and `world` run a test on every store (the core's behaviour tests in `tests/core/`
+use them); `db_kind`, `engine` and `service` are for tests that need real SQL."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from tests.helpers import (
     make_service,
     pg_unavailable_reason,
 )
+from tests.world import World, open_world
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,12 +39,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_kind(request: pytest.FixtureRequest) -> str:
-    """Run the test once on SQLite and once on PostgreSQL."""
+def _kind(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres" and REQUIRE_PG and pg_unavailable_reason():
         pytest.fail(f"PostgreSQL is required here: {pg_unavailable_reason()}")
     return str(request.param)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """Run the test once on SQLite and once on PostgreSQL."""
+    return _kind(request)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Run the test on the in-memory store, on SQLite and on PostgreSQL."""
+    return _kind(request)
+
+
+@pytest.fixture
+async def world(store_kind: str, clock: FakeClock, tmp_path: Path) -> AsyncIterator[World]:
+    """Yield the service on a fresh store of `store_kind`, with the fake clock."""
+    async with open_world(store_kind, clock, str(tmp_path)) as opened:
+        yield opened
 
 
 @pytest.fixture

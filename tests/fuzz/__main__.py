@@ -35,13 +35,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bot.core.service import Service
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage.store import SqlStore
 
 from bot.adapters.console import ConsoleSession
+from bot.core.service import Service
 from storage.engine import create_engine
+from storage.store import SqlStore
 from tests.fuzz.lines import Holding, LineMaker
 from tests.fuzz.vocabulary import MODERATOR, SEED_MARKETS, seed_lines
 from tests.helpers import FakeClock, fresh_database

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.commands import (
@@ -23,10 +23,27 @@ from bot.core.commands import (
 from bot.core.errors import InsufficientFunds, MarketNotOpen, PredictError
 from bot.core.service import Service
 from bot.core.views import BetPlaced, DailyClaimed, MarketResolved, Result
+from tests.flow import MOD, bet, create, run
 from tests.helpers import ctx, ledger_check
-from tests.storage.flow import MOD, bet, create, escrow, rows, run
 
 M = 1_000_000
+
+
+async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """Return all rows of a query."""
+    async with engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(sql), params)).all()]
+
+
+async def escrow(engine: AsyncEngine, number: int) -> int:
+    """Return a market's escrow balance."""
+    ((held,),) = await rows(
+        engine,
+        "SELECT a.balance FROM account a JOIN market m ON m.escrow_account_id = a.id "
+        "WHERE m.number = :n",
+        n=number,
+    )
+    return int(str(held))
 
 
 @contextmanager

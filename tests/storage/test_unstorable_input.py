@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from bot.core.service import Service
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,9 +31,10 @@ from bot.core.commands import (
 from bot.core.errors import InvalidInput, NotFound, PredictError
 from bot.core.grammar import parse
 from bot.core.models import Actor, Context
+from bot.core.service import Service
 from bot.core.views import BalanceShown, ConfigShown, MarketCreated
 from tests.helpers import ctx, ledger_check, snapshot
-from tests.storage.flow import MOD, bet, create, expect, run
+from tests.flow import MOD, bet, create, expect, run
 
 Q = "Will it rain in Paris tomorrow?"
 HUGE = "9" * 5000

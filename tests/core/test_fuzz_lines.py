@@ -5,7 +5,7 @@ The lines mix real command words and options with the values that once reached a
 (huge and Unicode numbers, NUL and other control characters, calendar edges, zones that are not
 zones, long strings, stray quotes). They run as a few users, one a moderator, on a community
 seeded with markets in every state (`tests.fuzz.vocabulary.SEED`), so bets, sales, resolutions
-and settings reach deep code. The store comes from the `db_kind` fixture: a new store is fuzzed
+and settings reach deep code. The store comes from the `store_kind` fixture: a new store is fuzzed
 by adding it there (and to `tests.helpers.fresh_database`). For long runs see `tests/fuzz`.
 """
 
@@ -17,16 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.core.service import Service
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import PredictError
 from bot.core.grammar import CONFIG_KEYS, LIST_STATUSES, parse
 from bot.core.models import Actor, Context
 from bot.core.text import render
-from storage.engine import create_engine
 from tests.fuzz.vocabulary import (
     COMMAND_WORDS,
     DATES,
@@ -46,7 +43,8 @@ from tests.fuzz.vocabulary import (
     ZONES,
     seed_lines,
 )
-from tests.helpers import FakeClock, fresh_database, ledger_check, make_service, snapshot
+from tests.helpers import FakeClock
+from tests.world import World, open_world
 
 EXAMPLES = 200
 T = TypeVar("T")
@@ -177,12 +175,12 @@ def examples(known: tuple[tuple[str, str], ...]) -> Callable[[T], T]:
     return decorate
 
 
-class World:
+class Fuzzed:
     """A seeded community on one store, and the check every fuzzed line must pass."""
 
-    def __init__(self, engine: AsyncEngine, service: Service) -> None:
-        self.engine = engine
-        self.service = service
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.service = world.service
         self.refused = 0
 
     @staticmethod
@@ -198,25 +196,26 @@ class World:
 
     async def check(self, user: str, text: str) -> None:
         """Run one line: it is answered (and renders), or refused and changes nothing."""
-        before = await snapshot(self.engine)
+        before = await self.world.snapshot()
         try:
             result = await self.service.execute(parse(text), self.context(user))
         except PredictError as refusal:
             self.refused += 1
             assert refusal.message.strip(), f"an empty refusal for {text!r}"
-            assert await snapshot(self.engine) == before, f"refused {text!r} changed the database"
+            assert await self.world.snapshot() == before, f"refused {text!r} changed the database"
             return
         assert render(result)
 
 
-def test_random_lines_are_answered_or_refused_without_a_trace(db_kind: str, tmp_path: Path) -> None:
+def test_random_lines_are_answered_or_refused_without_a_trace(
+    store_kind: str, tmp_path: Path
+) -> None:
     with asyncio.Runner() as runner:
-        database = fresh_database(db_kind, str(tmp_path))
-        url = runner.run(database.__aenter__())
-        engine = create_engine(url)
+        opened = open_world(store_kind, FakeClock(), str(tmp_path))
+        world = runner.run(opened.__aenter__())
         try:
-            world = World(engine, make_service(engine, FakeClock()))
-            runner.run(world.seed())
+            fuzzed = Fuzzed(world)
+            runner.run(fuzzed.seed())
 
             @settings(
                 max_examples=EXAMPLES,
@@ -228,12 +227,11 @@ def test_random_lines_are_answered_or_refused_without_a_trace(db_kind: str, tmp_
             @given(user=users, text=lines)
             @examples(KNOWN)
             def fuzz(user: str, text: str) -> None:
-                runner.run(world.check(user, text))
+                runner.run(fuzzed.check(user, text))
 
             fuzz()
-            runner.run(ledger_check(engine))
+            runner.run(world.ledger_check())
             # Most lines are refused, but not all: the fuzz reaches answers too.
-            assert 0 < world.refused < EXAMPLES
+            assert 0 < fuzzed.refused < EXAMPLES
         finally:
-            runner.run(engine.dispose())
-            runner.run(database.__aexit__(None, None, None))
+            runner.run(opened.__aexit__(None, None, None))

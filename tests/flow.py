@@ -1,11 +1,8 @@
-"""Short ways to drive the service in storage tests: typed commands, raw balances and rows."""
+"""Short ways to drive the service in tests: typed commands as a user, results narrowed."""
 
 from __future__ import annotations
 
 from typing import TypeVar
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.commands import Command, CreateMarket, PlaceBet, SellShares
 from bot.core.money import MICRO
@@ -58,38 +55,6 @@ async def sell(
 ) -> SharesSold:
     """Sell shares (None: all) and return the result."""
     return expect(await run(service, SellShares(market, outcome, micro), user), SharesSold)
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: object) -> int:
-    """Return one integer from a query."""
-    async with engine.connect() as conn:
-        return int((await conn.execute(text(sql), params)).scalar_one())
-
-
-async def house(engine: AsyncEngine) -> int:
-    """Return the house account's balance (the only community in these tests)."""
-    return await scalar(engine, "SELECT balance FROM account WHERE kind = 'house'")
-
-
-async def escrow(engine: AsyncEngine, number: int) -> int:
-    """Return a market's escrow balance."""
-    return await scalar(
-        engine,
-        "SELECT a.balance FROM account a JOIN market m ON m.escrow_account_id = a.id "
-        "WHERE m.number = :n",
-        n=number,
-    )
-
-
-async def balance(engine: AsyncEngine, user: str) -> int:
-    """Return a user's balance."""
-    return await scalar(engine, "SELECT balance FROM account WHERE user_id = :u", u=user)
-
-
-async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[tuple[object, ...]]:
-    """Return all rows of a query."""
-    async with engine.connect() as conn:
-        return [tuple(r) for r in (await conn.execute(text(sql), params)).all()]
 
 
 def pts(n: float) -> int:

@@ -1,11 +1,10 @@
-"""Every refusal names the problem and leaves the database exactly as it was."""
+"""Every refusal names the problem and leaves the store exactly as it was (on every store)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.commands import (
     CancelMarket,
@@ -33,8 +32,9 @@ from bot.core.errors import (
     PredictError,
 )
 from bot.core.service import Service
-from tests.helpers import FakeClock, ctx, ledger_check, snapshot
-from tests.storage.flow import MOD, bet, create, run
+from tests.flow import MOD, bet, create, run
+from tests.helpers import FakeClock, ctx
+from tests.world import World
 
 Q = "Will it rain in Paris tomorrow?"
 OPEN, POOL, CLOSED, RESOLVED, CANCELLED, OWN = 1, 2, 3, 4, 5, 6
@@ -194,10 +194,10 @@ async def _world(service: Service) -> None:
     await run(service, ShowBalance(), "cy")
 
 
-async def _check_refusals(service: Service, engine: AsyncEngine, cases: list[Case]) -> None:
+async def _check_refusals(service: Service, world: World, cases: list[Case]) -> None:
     failures: list[str] = []
     for case in cases:
-        before = await snapshot(engine)
+        before = await world.snapshot()
         try:
             result = await run(service, case.command, case.user)
         except PredictError as error:
@@ -208,40 +208,38 @@ async def _check_refusals(service: Service, engine: AsyncEngine, cases: list[Cas
                 failures.append(f"{case}: message {error.message!r} lacks {missing}")
         else:
             failures.append(f"{case}: not refused, answered {type(result).__name__}")
-        after = await snapshot(engine)
+        after = await world.snapshot()
         changed = [name for name in before if before[name] != after[name]]
         if changed:
             failures.append(f"{case}: changed tables {changed}")
     assert not failures, "\n".join(failures)
-    await ledger_check(engine)
+    await world.ledger_check()
 
 
 async def test_every_refusal_is_specific_and_changes_nothing(
-    service: Service, engine: AsyncEngine
+    service: Service, world: World
 ) -> None:
     await _world(service)
-    balances = await ledger_check(engine)
+    balances = await world.ledger_check()
     assert balances["bo"] == 985 * 1_000_000  # 1000 − 10 − 5 − 5 + 50 − 45
-    await _check_refusals(service, engine, CASES)
+    await _check_refusals(service, world, CASES)
 
 
-async def test_refusals_to_a_newcomer_create_no_account(
-    service: Service, engine: AsyncEngine
-) -> None:
+async def test_refusals_to_a_newcomer_create_no_account(service: Service, world: World) -> None:
     await _world(service)
-    await _check_refusals(service, engine, NEWCOMER_CASES)
-    assert "zed" not in await ledger_check(engine)
+    await _check_refusals(service, world, NEWCOMER_CASES)
+    assert "zed" not in await world.ledger_check()
 
 
 async def test_trading_refused_after_the_deadline_before_the_sweep(
-    service: Service, engine: AsyncEngine, clock: FakeClock
+    service: Service, world: World, clock: FakeClock
 ) -> None:
     number = await create(service, closes="2026-03-02T15:00Z")
     await bet(service, "bo", number, "yes", 10)
     clock.advance(hours=4)  # past the deadline, but the scheduler has not closed it yet
     await _check_refusals(
         service,
-        engine,
+        world,
         [
             Case("bo", PlaceBet(number, "yes", 5), MarketNotOpen, ("closed at", "15:00")),
             Case("bo", SellShares(number, "yes", None), MarketNotOpen, ("trading has ended",)),
@@ -249,31 +247,29 @@ async def test_trading_refused_after_the_deadline_before_the_sweep(
     )
 
 
-async def test_settings_that_restrict(service: Service, engine: AsyncEngine) -> None:
+async def test_settings_that_restrict(service: Service, world: World) -> None:
     await run(service, Configure((("create_policy", "moderators"),)), MOD)
     await run(service, Configure((("daily_allowance", "0"),)), MOD)
     await run(service, ShowBalance(), "bo")
     await _check_refusals(
         service,
-        engine,
+        world,
         [
             Case("bo", CreateMarket(Q, "2026-04-01"), NotAllowed, ("Only moderators",)),
             Case("bo", ClaimDaily(), NotAllowed, ("no daily allowance",)),
             Case("zed", ClaimDaily(), NotAllowed, ("no daily allowance",)),
         ],
     )
-    assert "zed" not in await ledger_check(engine)
+    assert "zed" not in await world.ledger_check()
 
 
-async def test_a_refusal_in_a_new_community_leaves_nothing(
-    service: Service, engine: AsyncEngine
-) -> None:
-    empty = await snapshot(engine)
+async def test_a_refusal_in_a_new_community_leaves_nothing(service: Service, world: World) -> None:
+    empty = await world.snapshot()
     for command in (CancelMarket(1), CreateMarket("Short", "2026-04-01"), PlaceBet(1, "yes", 5)):
         with pytest.raises(PredictError):
             await service.execute(command, ctx("zed", community="fresh"))
-        assert await snapshot(engine) == empty
+        assert await world.snapshot() == empty
     # The first request that succeeds creates the community, its house and the account.
     await service.execute(ClaimDaily(), ctx("zed", community="fresh"))
-    assert (await ledger_check(engine))["zed"] == 1050 * 1_000_000
-    assert len((await snapshot(engine))["community"]) == 1
+    assert (await world.ledger_check())["zed"] == 1050 * 1_000_000
+    assert len((await world.snapshot())["community"]) == 1

@@ -36,9 +36,9 @@ from bot.core.commands import (
 from bot.core.errors import PredictError
 from bot.core.money import MICRO
 from bot.core.views import Result
-from storage.engine import create_engine
 from tests import invariants
-from tests.helpers import FakeClock, ctx, fresh_database, make_service
+from tests.helpers import FakeClock, ctx
+from tests.world import open_world
 
 USERS = ["al", "bo", "cy", "mod"]  # mod is a moderator
 actors = st.sampled_from(USERS)
@@ -47,27 +47,25 @@ outcomes = st.sampled_from(["1", "2", "3", "na"])
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Drive the service from synchronous rules on a loop of our own, on a fresh database."""
+    """Drive the service from synchronous rules on a loop of our own, on a fresh store."""
 
-    KIND = "sqlite"
+    KIND = "memory"
 
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.dir = tempfile.mkdtemp(prefix="predictbot-stateful-")
         self.stack = AsyncExitStack()
-        url = self.loop.run_until_complete(
-            self.stack.enter_async_context(fresh_database(self.KIND, self.dir))
-        )
-        self.engine = create_engine(url)
-        self.probe = invariants.SqlProbe(self.engine)
         self.clock = FakeClock()
-        self.service = make_service(self.engine, self.clock)
+        world = self.loop.run_until_complete(
+            self.stack.enter_async_context(open_world(self.KIND, self.clock, self.dir))
+        )
+        self.probe = world.probe
+        self.service = world.service
         self.last: tuple[str, Command, str, Result] | None = None
 
     def teardown(self) -> None:
-        """Close the engine, drop the database and close the loop."""
-        self.loop.run_until_complete(self.engine.dispose())
+        """Close the store (dropping its database) and the loop."""
         self.loop.run_until_complete(self.stack.aclose())
         self.loop.close()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -204,6 +202,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.loop.run_until_complete(invariants.check_markets(self.probe))
 
 
+class SqliteLedgerMachine(LedgerMachine):
+    """The same machine on SQLite (a fresh database file per example)."""
+
+    KIND = "sqlite"
+
+
 class PostgresLedgerMachine(LedgerMachine):
     """The same machine on PostgreSQL (a fresh schema per example)."""
 
@@ -217,10 +221,15 @@ _SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 LedgerMachine.TestCase.settings = _SETTINGS
+SqliteLedgerMachine.TestCase.settings = _SETTINGS
 PostgresLedgerMachine.TestCase.settings = _SETTINGS
 
 
-class TestLedgerSqlite(LedgerMachine.TestCase):  # type: ignore[misc,name-defined]
+class TestLedgerMemory(LedgerMachine.TestCase):  # type: ignore[misc,name-defined]
+    """The machine on the in-memory store."""
+
+
+class TestLedgerSqlite(SqliteLedgerMachine.TestCase):  # type: ignore[misc,name-defined]
     """The machine on SQLite."""
 
 

@@ -16,7 +16,6 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.commands import (
     CancelMarket,
@@ -36,6 +35,7 @@ from bot.core.models import Context
 from bot.core.service import Service
 from tests import invariants
 from tests.helpers import FakeClock, ctx
+from tests.world import World
 
 USERS = ("al", "bo", "cy", "di", "mod")
 
@@ -120,9 +120,9 @@ async def _check(probe: invariants.Probe) -> dict[str, int]:
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_long_random_walks_keep_every_balance_explained(
-    service: Service, engine: AsyncEngine, clock: FakeClock, seed: int
+    service: Service, world: World, clock: FakeClock, seed: int
 ) -> None:
-    probe = invariants.SqlProbe(engine)
+    probe = world.probe
     walk = Walk(service, clock, seed)
     for n in range(240):
         await walk.step()
@@ -136,22 +136,20 @@ async def test_long_random_walks_keep_every_balance_explained(
         card = await service.card("console", "test", number)
         if card is None or card.status != "resolved":
             continue
-        market_known = await _known_at(engine, number)
+        market_known = await _known_at(world, number)
         await walk.run("mod", UnresolveMarket(number))
         await walk.run("mod", ResolveMarket(number, card.resolution or "na", None, market_known))
     assert await _check(probe) == balances
 
 
-async def _known_at(engine: AsyncEngine, number: int) -> str | None:
-    from tests.storage.flow import rows
-
-    ((known,),) = await rows(engine, "SELECT known_at FROM market WHERE number = :n", n=number)
-    return None if known is None else str(known)
+async def _known_at(world: World, number: int) -> str | None:
+    ((known,),) = await world.select("market", "known_at", number=number)
+    return None if known is None else known.isoformat()
 
 
 @pytest.mark.parametrize("seed", range(4))
 async def test_voiding_equals_never_having_traded(
-    engine: AsyncEngine, clock: FakeClock, seed: int, service: Service
+    world: World, clock: FakeClock, seed: int, service: Service
 ) -> None:
     """Resolve one market with known-at; replay only its standing trades on a second
     market and resolve it without: every user's result on the two is the same."""
@@ -167,7 +165,7 @@ async def test_voiding_equals_never_having_traded(
     trades: list[tuple[str, Command, datetime]] = []
     await service.execute(CreateMarket("Is the voided market the same?", "2026-04-30"), mod())
     clock.advance(minutes=1)
-    before = await invariants.check_ledger(invariants.SqlProbe(engine))
+    before = await invariants.check_ledger(world.probe)
     for _ in range(40):
         user = rng.choice(USERS[:4])
         outcome = str(rng.randint(1, 2))
@@ -185,7 +183,7 @@ async def test_voiding_equals_never_having_traded(
     known = rng.choice([t for _, _, t in trades]) - timedelta(seconds=1)
     winner = rng.choice(["1", "2"])
     await service.execute(ResolveMarket(1, winner, None, known.isoformat()), mod())
-    voided = await invariants.check_ledger(invariants.SqlProbe(engine))
+    voided = await invariants.check_ledger(world.probe)
     # The same community, a second market: only the trades placed before `known`.
     await service.execute(CreateMarket("Is the voided market the same?", "2026-04-30"), mod())
     for user, command, when in trades:
@@ -198,7 +196,7 @@ async def test_voiding_equals_never_having_traded(
             )
             await service.execute(replayed, ctx(user))
     await service.execute(ResolveMarket(2, winner), mod())
-    again = await invariants.check_ledger(invariants.SqlProbe(engine))
+    again = await invariants.check_ledger(world.probe)
     assert set(before) == set(voided) == set(again)
     for user in before:
         first = voided[user] - before[user]
