@@ -30,13 +30,13 @@ from bot.core.grammar import (
     COMMANDS,
     CONFIG_KEYS,
     USAGE,
-    _split,
     canonical_command,
     parse,
     parse_market_id,
     parse_points,
     parse_shares,
 )
+from bot.core.grammar.tokens import split
 
 S400 = "Will Turkey take delivery of S-400 systems by 2019-12-31?"
 
@@ -571,7 +571,7 @@ def test_usage_lines_start_with_their_command() -> None:
     ],
 )
 def test_tokenizer_matches_shlex(text: str) -> None:
-    assert [t.text for t in _split(text)] == shlex.split(text, posix=True)
+    assert [t.text for t in split(text)] == shlex.split(text, posix=True)
 
 
 # --- numbers the fuzzer found ----------------------------------------------------------------

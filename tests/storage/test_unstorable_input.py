@@ -33,8 +33,8 @@ from bot.core.grammar import parse
 from bot.core.models import Actor, Context
 from bot.core.service import Service
 from bot.core.views import BalanceShown, ConfigShown, MarketCreated
-from tests.helpers import ctx, ledger_check, snapshot
 from tests.flow import MOD, bet, create, expect, run
+from tests.helpers import ctx, ledger_check, snapshot
 
 Q = "Will it rain in Paris tomorrow?"
 HUGE = "9" * 5000

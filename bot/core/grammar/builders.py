@@ -1,0 +1,206 @@
+"""One builder per command: from its arguments to the typed command of `bot.core.commands`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.core.commands import (
+    CancelMarket,
+    ClaimDaily,
+    CloseMarket,
+    Command,
+    Configure,
+    CreateMarket,
+    ExtendMarket,
+    ListMarkets,
+    ListOverdue,
+    PlaceBet,
+    ResolveMarket,
+    SellShares,
+    ShowBalance,
+    ShowHelp,
+    ShowLeaderboard,
+    ShowMarket,
+    ShowPortfolio,
+    UnresolveMarket,
+)
+from bot.core.errors import InvalidInput
+from bot.core.grammar.tokens import Args
+from bot.core.grammar.values import (
+    optional_text,
+    parse_market_id,
+    parse_points,
+    parse_shares,
+    positive_whole,
+    require_option,
+)
+from bot.core.grammar.vocabulary import (
+    CONFIG_KEYS,
+    LIST_STATUSES,
+    STATUS_ALIASES,
+    canonical_command,
+    unknown_command,
+)
+from bot.core.validation import shown
+
+MECHANISMS = ("lmsr", "pool")
+
+
+def _create(args: Args) -> Command:
+    question = " ".join(args.positional).strip()
+    if not question:
+        raise args.usage_error("Missing the question.")
+    closes = require_option(args, "closes", "2026-12-31")
+    outcomes: tuple[str, ...] | None = None
+    raw_outcomes = args.options.get("outcomes")
+    if raw_outcomes is not None:
+        outcomes = tuple(item.strip() for item in raw_outcomes.split(",") if item.strip())
+        if not outcomes:
+            raise InvalidInput(
+                'List the outcomes separated by commas, like `outcomes:"Red, Green, Blue"`.'
+            )
+    mechanism: str | None = None
+    raw_mechanism = args.options.get("mechanism")
+    if raw_mechanism is not None:
+        mechanism = raw_mechanism.strip().lower()
+        if mechanism not in MECHANISMS:
+            raise InvalidInput(f"`{shown(raw_mechanism)}` is not a mechanism — use lmsr or pool.")
+    liquidity: int | None = None
+    raw_liquidity = args.options.get("liquidity")
+    if raw_liquidity is not None:
+        liquidity = positive_whole(
+            raw_liquidity, "Liquidity", "use a whole number, like liquidity:100"
+        )
+    return CreateMarket(
+        question=question,
+        closes=closes,
+        outcomes=outcomes,
+        criteria=optional_text(args, "criteria"),
+        mechanism=mechanism,
+        liquidity=liquidity,
+    )
+
+
+def _list(args: Args) -> Command:
+    args.no_more_than(1)
+    if not args.positional:
+        return ListMarkets()
+    raw = args.positional[0]
+    status = raw.lower()
+    status = STATUS_ALIASES.get(status, status)
+    if status not in LIST_STATUSES:
+        raise InvalidInput(
+            f"`{shown(raw)}` is not a market status — use open, closed, resolved, cancelled or all."
+        )
+    return ListMarkets(status=status)
+
+
+def _market_only(factory: Callable[[int], Command]) -> Callable[[Args], Command]:
+    def build(args: Args) -> Command:
+        raw = args.require(0, "the market number")
+        args.no_more_than(1)
+        return factory(parse_market_id(raw))
+
+    return build
+
+
+def _id_outcome_amount(args: Args, amount_name: str) -> tuple[int, str, str]:
+    """``<id> <outcome words...> <amount>``: words between id and amount form the outcome."""
+    market = parse_market_id(args.require(0, "the market number"))
+    if len(args.positional) < 2:
+        raise args.usage_error(f"Missing the outcome and the {amount_name}.")
+    if len(args.positional) < 3:
+        raise args.usage_error(f"Missing the outcome or the {amount_name}.")
+    outcome = " ".join(args.positional[1:-1]).strip()
+    if not outcome:
+        raise args.usage_error("Missing the outcome.")
+    return market, outcome, args.positional[-1]
+
+
+def _bet(args: Args) -> Command:
+    market, outcome, amount = _id_outcome_amount(args, "points")
+    return PlaceBet(market=market, outcome=outcome, points=parse_points(amount))
+
+
+def _sell(args: Args) -> Command:
+    market, outcome, amount = _id_outcome_amount(args, "shares")
+    return SellShares(market=market, outcome=outcome, micro_shares=parse_shares(amount))
+
+
+def _extend(args: Args) -> Command:
+    market = parse_market_id(args.require(0, "the market number"))
+    args.no_more_than(1)
+    return ExtendMarket(market=market, closes=require_option(args, "closes", "2026-12-31"))
+
+
+def _resolve(args: Args) -> Command:
+    market = parse_market_id(args.require(0, "the market number"))
+    if len(args.positional) < 2:
+        raise args.usage_error("Missing the outcome (or `na` to cancel).")
+    outcome = " ".join(args.positional[1:]).strip()
+    evidence = optional_text(args, "evidence")
+    if evidence is not None and not evidence.lower().startswith(("http://", "https://")):
+        raise InvalidInput("Evidence must be a link starting with http:// or https://.")
+    return ResolveMarket(
+        market=market, outcome=outcome, evidence=evidence, known=optional_text(args, "known")
+    )
+
+
+def _balance(args: Args) -> Command:
+    user = " ".join(args.positional).strip()
+    return ShowBalance(user=user or None)
+
+
+def _no_args(factory: Callable[[], Command]) -> Callable[[Args], Command]:
+    def build(args: Args) -> Command:
+        args.no_more_than(0)
+        return factory()
+
+    return build
+
+
+def _help(args: Args) -> Command:
+    args.no_more_than(1)
+    if not args.positional:
+        return ShowHelp()
+    word = args.positional[0]
+    name = canonical_command(word)
+    if name is None:
+        raise unknown_command(word)
+    return ShowHelp(command=name)
+
+
+def _config(args: Args) -> Command:
+    if args.positional:
+        raise args.usage_error(
+            f"Unexpected `{shown(' '.join(args.positional))}` — settings are written key:value."
+        )
+    return Configure(changes=tuple((key, value.strip()) for key, value in args.options.items()))
+
+
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "create": ("closes", "outcomes", "criteria", "mechanism", "liquidity"),
+    "extend": ("closes",),
+    "resolve": ("evidence", "known"),
+    "config": CONFIG_KEYS,
+}
+
+BUILDERS: dict[str, Callable[[Args], Command]] = {
+    "create": _create,
+    "list": _list,
+    "show": _market_only(lambda m: ShowMarket(market=m)),
+    "bet": _bet,
+    "sell": _sell,
+    "close": _market_only(lambda m: CloseMarket(market=m)),
+    "extend": _extend,
+    "resolve": _resolve,
+    "unresolve": _market_only(lambda m: UnresolveMarket(market=m)),
+    "cancel": _market_only(lambda m: CancelMarket(market=m)),
+    "balance": _balance,
+    "portfolio": _no_args(ShowPortfolio),
+    "leaderboard": _no_args(ShowLeaderboard),
+    "daily": _no_args(ClaimDaily),
+    "help": _help,
+    "config": _config,
+    "overdue": _no_args(ListOverdue),
+}
