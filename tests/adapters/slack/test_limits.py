@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from tests.adapters.slack.harness import ADMIN, ALICE, BOB, CHANNEL, SlackDriver
-from tests.adapters.slack.test_lifecycle import create_values
+from tests.adapters.slack.test_lifecycle import bet_values, create_values
 from tests.fakes import specs
 from tests.fakes.slack_stub import (
     ResponsePost,
     app_home_opened_body,
+    block_actions_body,
+    block_actions_payload,
     plain_text_value,
 )
 
@@ -101,3 +103,16 @@ async def test_a_card_with_a_long_evidence_link_is_still_updated(slack: SlackDri
     ]
     await slack.stub.wait_until(lambda: "Evidence: https://example.com/report" in str(card.blocks))
     assert total_text({"text": card.text, "blocks": card.blocks}) <= 12_000
+
+
+async def test_a_home_notice_shows_the_reply_as_typed(slack: SlackDriver) -> None:
+    await create(slack, outcomes="R&D, Sales", criteria="Per the minutes.")
+    assert (await slack.post(app_home_opened_body(BOB)))[0] == 200
+    await slack.stub.wait_until(lambda: "Open markets" in str(slack.stub.home_views.get(BOB)))
+    click = block_actions_payload("home_bet", "1", user_id=BOB, view=slack.stub.home_views[BOB])
+    assert (await slack.post(block_actions_body(click)))[0] == 200
+    form = await slack.opened_view(2)
+    assert await slack.submit(form, bet_values("10", "1")) == (200, "")
+    await slack.stub.wait_until(lambda: "Bought " in str(slack.stub.home_views[BOB]["blocks"][0]))
+    notice = slack.stub.home_views[BOB]["blocks"][0]["text"]["text"]
+    assert "of R&amp;D in #1" in notice and "&amp;amp;" not in notice  # escaped once, not twice
