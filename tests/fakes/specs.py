@@ -213,6 +213,25 @@ def _violations(where: str, errors: Iterable[ValidationError]) -> list[Violation
     return list(dict.fromkeys(out))
 
 
+_CHECKED: dict[tuple[str, int, str | None, str], tuple[Violation, ...]] = {}
+
+
+def _schema_violations(
+    where: str, validator: Draft202012Validator, instance: Any, prefix: str | None = None
+) -> list[Violation]:
+    """Validate an instance (as the field ``prefix`` of the request, when given), remembering
+    the answer: the same bodies come again and again (command syncs, card edits)."""
+    key = (where, id(validator), prefix, json.dumps(instance, sort_keys=True, default=str))
+    if key not in _CHECKED:
+        if len(_CHECKED) > 4096:
+            _CHECKED.clear()
+        errors = validator.iter_errors(instance)
+        if prefix is not None:
+            errors = _prefixed(errors, prefix)
+        _CHECKED[key] = tuple(_violations(where, errors))
+    return list(_CHECKED[key])
+
+
 def _unless_named(found: list[Violation], extra: Iterable[Violation]) -> list[Violation]:
     """Add documented limits, except on fields the schema already found fault with."""
     named = {v.field for v in found}
@@ -320,7 +339,7 @@ def check_discord(method: str, path: str, body: Any) -> list[Violation]:
         return []
     if "application/json" not in route.body.get("content", {}):
         return [Violation(where, "$", "content type: the route takes no JSON body")]
-    found = _violations(where, _discord_validator(method, route.template).iter_errors(body))
+    found = _schema_violations(where, _discord_validator(method, route.template), body)
     limits = [
         Violation(where, field, rule)
         for prefix, message in _discord_messages(route.template, body)
@@ -496,7 +515,7 @@ def check_slack_message(where: str, params: JSON) -> tuple[str | None, list[Viol
     blocks = params.get("blocks")
     if blocks is not None:
         if isinstance(blocks, list):
-            found = _violations(where, _prefixed(_slack_validator(None), blocks, "blocks"))
+            found = _schema_violations(where, _slack_validator(None), blocks, "blocks")
             if len(blocks) > SLACK_MESSAGE_BLOCKS_MAX:
                 limit = Violation(
                     where,
@@ -543,7 +562,7 @@ def check_slack_view(where: str, view: Any, *, home: bool = False) -> list[Viola
         return [Violation(where, "$.view", "type: view must be a JSON object")]
     kind = view.get("type")
     definition = "home_view" if kind == "home" or (home and kind is None) else "modal_view"
-    found = _violations(where, _prefixed(_slack_validator(definition), view, "view"))
+    found = _schema_violations(where, _slack_validator(definition), view, "view")
     limits = []
     blocks = view.get("blocks")
     if isinstance(blocks, list) and len(blocks) > SLACK_VIEW_BLOCKS_MAX:
@@ -579,11 +598,9 @@ def check_slack_view(where: str, view: Any, *, home: bool = False) -> list[Viola
     return found + [Violation(where, f, r) for f, r in _block_text(blocks, ["view", "blocks"])]
 
 
-def _prefixed(
-    validator: Draft202012Validator, instance: Any, key: str
-) -> Iterator[ValidationError]:
-    """Validate ``instance`` as the field ``key`` of the request, so paths start there."""
-    for error in validator.iter_errors(instance):
+def _prefixed(errors: Iterable[ValidationError], key: str) -> Iterator[ValidationError]:
+    """Place errors under the field ``key`` of the request, so their paths start there."""
+    for error in errors:
         error.path.appendleft(key)
         yield error
 
