@@ -79,6 +79,32 @@ async def send(
 def test_discord_bodies_are_checked_against_their_routes_schema() -> None:
     good = {"content": "Market #1 closed.", "allowed_mentions": {"parse": [], "users": [3002]}}
     assert specs.check_discord("POST", "/channels/1/messages", good) == []
+    button = {"type": 2, "style": 1, "custom_id": "predictbot:bet:1:1", "label": "Yes"}
+    row = {"type": 1, "components": [button]}
+    points = {"type": 4, "custom_id": "points", "label": "Points", "style": 1}
+    accepted = [
+        ("POST", "/interactions/1/tok/callback", {"type": 4, "data": {**good, "flags": 64}}),
+        ("POST", "/interactions/1/tok/callback", {"type": 5, "data": {"flags": 64}}),
+        ("POST", "/interactions/1/tok/callback", {"type": 8, "data": {"choices": []}}),
+        (
+            "POST",
+            "/interactions/1/tok/callback",
+            {
+                "type": 9,
+                "data": {
+                    "custom_id": "bet",
+                    "title": "#1 · Bet on Yes",
+                    "components": [{"type": 1, "components": [points]}],
+                },
+            },
+        ),
+        ("PATCH", "/webhooks/1/tok/messages/@original", {"content": "x", "components": [row]}),
+        ("POST", "/webhooks/1/tok", {"content": "x", "flags": 64}),
+        ("PATCH", "/channels/1/messages/2", {"embeds": [{"title": "#1 · Rain?"}]}),
+        ("PUT", "/applications/1/commands", [{"name": "bet", "description": "Bet", "type": 1}]),
+        ("POST", "/channels/1/typing", None),
+    ]
+    assert [specs.check_discord(*request) for request in accepted] == [[]] * len(accepted)
     assert specs.discord_route("PATCH", "/webhooks/1/tok/messages/@original") == (
         "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
     )
@@ -87,6 +113,9 @@ def test_discord_bodies_are_checked_against_their_routes_schema() -> None:
     )
 
     bad_callback = {"type": 4, "data": {"embeds": [{"title": "t" * 257}], "flags": 64}}
+    assert specs.check_discord("POST", "/interactions/1/tok/callback", None)[0].rule == (
+        "required: this route needs a JSON body"
+    )
     [title] = specs.check_discord("POST", "/interactions/1/tok/callback", bad_callback)
     assert (title.where, title.field) == (
         "POST /interactions/{interaction_id}/{interaction_token}/callback",
@@ -99,8 +128,7 @@ def test_discord_bodies_are_checked_against_their_routes_schema() -> None:
         ("$.data.components", "minItems"),
         ("$.data.title", "maxLength"),
     ]
-    button = {"type": 2, "style": 1, "custom_id": "predictbot:bet:1:1", "label": "y" * 81}
-    edit = {"components": [{"type": 1, "components": [button]}]}
+    edit = {"components": [{"type": 1, "components": [{**button, "label": "y" * 81}]}]}
     assert fields(specs.check_discord("PATCH", "/webhooks/1/tok/messages/@original", edit)) == [
         ("$.components[0].components[0].label", "maxLength")
     ]
