@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.service import Service
 from storage.engine import create_engine
 from tests import helpers
+from tests.fakes import specs
 from tests.helpers import (
     REQUIRE_PG,
     FakeClock,
@@ -27,6 +28,32 @@ from tests.helpers import (
     pg_unavailable_reason,
 )
 from tests.world import World, open_world
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to run without the platforms' schemas when they are required (CI)."""
+    reason = specs.missing_reason()
+    if reason and specs.REQUIRE_SPECS:
+        raise pytest.UsageError(f"PREDICTBOT_REQUIRE_SPECS=1 but {reason}")
+    if reason:  # said once, in the warnings summary (the header line is hidden by -q)
+        config.issue_config_time_warning(pytest.PytestWarning(reason), stacklevel=2)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say what the stand-ins check payloads against, or that they cannot."""
+    return specs.status_line()
+
+
+@pytest.fixture(autouse=True)
+def _payloads_accepted() -> Iterator[None]:
+    """Fail a test that sent a stand-in what the real Discord or Slack would refuse, even when
+    no fixture of its own checks that stand-in."""
+    earlier = specs.take_pending()
+    assert not earlier, "before this test started, " + specs.describe(earlier)
+    yield
+    found = specs.take_pending()
+    if found:
+        pytest.fail(specs.describe(found), pytrace=False)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -41,6 +41,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from tests.fakes import specs
+
 log = logging.getLogger("discord_stub")
 
 JSON = dict[str, Any]
@@ -520,6 +522,8 @@ class DiscordStub:
         self.requests: list[RequestRecord] = []
         self.unhandled: list[tuple[str, str]] = []
         self.errors: list[str] = []
+        # Bodies the real Discord would refuse (see tests/fakes/specs.py), answered with 50035.
+        self.violations: list[specs.Violation] = []
         self.commands: dict[int | None, list[JSON]] = {}
         self.command_syncs: list[tuple[int | None, list[JSON]]] = []
         self.messages: dict[int, list[JSON]] = {}
@@ -740,6 +744,14 @@ class DiscordStub:
                     return m
         return None
 
+    def take_violations(self) -> list[specs.Violation]:
+        """Return and forget the recorded violations (for tests that send bad bodies)."""
+        return specs.take(self.violations)
+
+    def assert_accepted(self) -> None:
+        """Fail, naming each field and rule, if the bot sent a body Discord would refuse."""
+        specs.assert_accepted(self.violations)
+
     def requests_to(self, method: str, path_regex: str) -> list[RequestRecord]:
         rx = re.compile(path_regex)
         return [r for r in self.requests if r.method == method and rx.search(r.path)]
@@ -847,6 +859,11 @@ class DiscordStub:
         rec = RequestRecord(method, path, dict(request.query), body, time.monotonic())
         self.requests.append(rec)
         try:
+            sent = {} if body is None and files else body  # files alone are a body too
+            refused = specs.record(self.violations, specs.check_discord(method, path, sent))
+            if refused:
+                rec.status = 400
+                return json_response(specs.discord_error_body(refused), status=400)
             forced = self._take_failure(method, path)
             if forced is not None:
                 rec.forced = True

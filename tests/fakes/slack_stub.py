@@ -43,6 +43,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import specs
+
 __all__ = [
     "FORM_CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
@@ -74,6 +76,9 @@ JSON_CONTENT_TYPE = "application/json"
 
 # Form-encoded Web API calls carry these as JSON strings; decode them so tests see dicts.
 _JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata", "user_auth_blocks"})
+# Methods whose blocks or view are checked against Block Kit (see tests/fakes/specs.py).
+_MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+_VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 # Methods that must be called with an app-level (xapp-) token.
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
@@ -195,6 +200,8 @@ class SlackWebStub:
 
         self.calls: list[ApiCall] = []
         self.unhandled: list[ApiCall] = []
+        # Payloads the real Slack would refuse or mis-render (kept across :meth:`reset`).
+        self.violations: list[specs.Violation] = []
         self.responses: list[ResponsePost] = []
         self.messages: dict[str, dict[str, StoredMessage]] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -387,6 +394,32 @@ class SlackWebStub:
 
     # ---- inspection ------------------------------------------------------------------------
 
+    def take_violations(self) -> list[specs.Violation]:
+        """Return and forget the recorded violations (for tests that send bad payloads)."""
+        return specs.take(self.violations)
+
+    def assert_accepted(self) -> None:
+        """Fail, naming each field and rule, if the bot sent what Slack would refuse."""
+        specs.assert_accepted(self.violations)
+
+    def _check(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Record what Slack would object to; return its error answer if it would refuse."""
+        error: str | None = None
+        if method in _MESSAGE_METHODS:
+            error, found = specs.check_slack_message(method, params)
+        elif method in _VIEW_METHODS:
+            found = specs.check_slack_view(
+                method, params.get("view"), home=method == "views.publish"
+            )
+            error = "invalid_arguments" if found else None
+        else:
+            return None
+        specs.record(self.violations, found)
+        if error is None:
+            return None
+        messages = specs.slack_messages(found)
+        return {"ok": False, "error": error, "response_metadata": {"messages": messages}}
+
     def calls_of(self, method: str, *, ok_only: bool = False) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and (c.ok or not ok_only)]
 
@@ -478,6 +511,10 @@ class SlackWebStub:
                 return reply({"ok": False, "error": "not_allowed_token_type"})
             return reply({"ok": False, "error": "invalid_auth"})
 
+        refusal = self._check(method, params)
+        if refusal is not None:
+            return reply(refusal)
+
         failures = self._failures.get(method)
         if failures:
             failure = failures[0]
@@ -509,6 +546,11 @@ class SlackWebStub:
         except json.JSONDecodeError:
             body = {"raw": raw.decode("utf-8", "replace")}
         self.responses.append(ResponsePost(name, body, time.time()))
+        error, found = specs.check_slack_message("response_url", body)
+        specs.record(self.violations, found)
+        if error is not None:
+            await self._notify()
+            return web.Response(status=400, text=error, content_type="text/plain")
         target = self._response_targets.get(name)
         if target is not None:
             stored = self.messages.get(target[0], {}).get(target[1])

@@ -137,6 +137,7 @@ async def stub() -> AsyncIterator[DiscordStub]:
         await s.stop()
     assert old_base == discord.http.Route.BASE
     assert old_gateway == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    s.assert_accepted()
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ SECRET = "test-signing-secret"
 async def stub() -> AsyncIterator[SlackWebStub]:
     async with SlackWebStub(token=TOKEN, app_token=APP_TOKEN) as s:
         yield s
+    s.assert_accepted()
 
 
 def build_app(stub: SlackWebStub, client: AsyncWebClient | None = None) -> AsyncApp:
@@ -82,7 +83,7 @@ def build_app(stub: SlackWebStub, client: AsyncWebClient | None = None) -> Async
                 "type": "modal",
                 "callback_id": "create_market",
                 "title": {"type": "plain_text", "text": "New market"},
-                "blocks": [],
+                "blocks": [{"type": "section", "text": {"type": "plain_text", "text": "Ask"}}],
             },
         )
 
@@ -263,9 +264,14 @@ async def test_form_and_json_bodies_and_messages(stub: SlackWebStub) -> None:
     assert (updated["ts"], updated["text"]) == (first["ts"], "a2")
     assert [m.text for m in stub.channel_messages("C1")] == ["a2", "b"]
 
-    opened = await client.views_open(trigger_id="t", view={"type": "modal", "blocks": []})
+    title = {"type": "plain_text", "text": "Form"}
+    opened = await client.views_open(
+        trigger_id="t", view={"type": "modal", "title": title, "blocks": blocks}
+    )
     view_id = opened["view"]["id"]
-    await client.views_update(view_id=view_id, view={"type": "modal", "blocks": blocks})
+    await client.views_update(
+        view_id=view_id, view={"type": "modal", "title": title, "blocks": blocks}
+    )
     assert stub.views[view_id]["blocks"] == blocks
     assert len(stub.view_history[view_id]) == 2
 

@@ -17,7 +17,7 @@ from bot.adapters.discord._embeds import (
     card_embed,
     clip,
     debts_text,
-    mentions,
+    mentions_within,
     plural,
     question_text,
     user_ids,
@@ -58,16 +58,17 @@ def _(result: MarketClosed) -> Reply:
         how = "closed at its deadline"
     else:
         how = "closed early"
-    who = mentions(user_ids(result.resolvers))
-    resolver = f"{who} or a moderator" if who else "its creator or a moderator"
-    return Reply(
-        content=clip(
-            f"🔒 Market #{card.number} {how}.\n**{question_text(card)}**\n"
-            f"Trading has ended. Waiting for {resolver} to resolve it with `/market resolve`.",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
+    head = (
+        f"🔒 Market #{card.number} {how}.\n**{question_text(card)}**\n"
+        "Trading has ended. Waiting for "
     )
+    tail = " to resolve it with `/market resolve`."
+    resolvers = user_ids(result.resolvers)
+    budget = CONTENT_MAX - len(head) - len(tail) - len(" or a moderator")
+    who, named = mentions_within(resolvers, budget)
+    if len(named) == len(resolvers):  # everyone is named: say anyone else may resolve too
+        who = f"{who or 'its creator'} or a moderator"
+    return Reply(content=clip(f"{head}{who}{tail}", CONTENT_MAX), ephemeral=False)
 
 
 @announcement.register
@@ -158,36 +159,33 @@ def _(result: MarketExtended) -> Reply:
 def _(result: ResolutionReminder) -> Reply:
     """Remind the people who may resolve a closed market: the only message that pings."""
     card = result.card
-    ids = user_ids(result.resolvers)
-    who = mentions(ids) or "Moderators"
+    text = (
+        f": market #{card.number} closed {ago(result.due_since)} and is still "
+        f"waiting for a resolution.\n**{question_text(card)}**\n"
+        f"Resolve it with `/market resolve market:{card.number} outcome:…` "
+        "(or outcome `na` to cancel and refund everyone)."
+    )
+    # However many may resolve, the number and question stay: name as many as fit.
+    who, pinged = mentions_within(user_ids(result.resolvers), CONTENT_MAX - len(text) - 2)
     return Reply(
-        content=clip(
-            f"⏰ {who}: market #{card.number} closed {ago(result.due_since)} and is still "
-            f"waiting for a resolution.\n**{question_text(card)}**\n"
-            f"Resolve it with `/market resolve market:{card.number} outcome:…` "
-            "(or outcome `na` to cancel and refund everyone).",
-            CONTENT_MAX,
-        ),
+        content=clip(f"⏰ {who or 'Moderators'}{text}", CONTENT_MAX),
         ephemeral=False,
-        pings=ids,
+        pings=pinged,
     )
 
 
 @announcement.register
 def _(result: AnnouncementFailed) -> Reply:
-    who = mentions(user_ids(result.moderators)) or "Moderators"
     what = f"the `{result.kind}` announcement"
     if result.market is not None:
         what += f" of market #{result.market}"
         if result.question:
             what += f" ({discord.utils.escape_markdown(result.question)})"
     error = discord.utils.escape_markdown(result.error)
-    return Reply(
-        content=clip(
-            f"⚠️ {who}: {what} could not be posted after "
-            f"{plural(result.attempts, 'attempt')}: {clip(error, 300)}\n"
-            "`/market overdue` lists what was not delivered.",
-            CONTENT_MAX,
-        ),
-        ephemeral=False,
+    text = (
+        f": {what} could not be posted after "
+        f"{plural(result.attempts, 'attempt')}: {clip(error, 300)}\n"
+        "`/market overdue` lists what was not delivered."
     )
+    who, _ = mentions_within(user_ids(result.moderators), CONTENT_MAX - len(text) - 3)
+    return Reply(content=clip(f"⚠️ {who or 'Moderators'}{text}", CONTENT_MAX), ephemeral=False)

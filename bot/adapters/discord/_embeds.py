@@ -27,6 +27,7 @@ CONTENT_MAX = 2000
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
 FIELD_MAX = 1024
+PINGS_MAX = 100  # Discord refuses a message whose allowed_mentions.users lists more ids
 BAR_WIDTH = 12
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -55,7 +56,7 @@ class Reply:
             return NO_MENTIONS
         return discord.AllowedMentions(
             everyone=False,
-            users=[discord.Object(user) for user in self.pings],
+            users=[discord.Object(user) for user in self.pings[:PINGS_MAX]],
             roles=False,
             replied_user=False,
         )
@@ -183,6 +184,24 @@ def mentions(ids: tuple[int, ...]) -> str:
         return ""
     names = [f"<@{i}>" for i in ids]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def mentions_within(
+    ids: tuple[int, ...], budget: int, *, others: str = "moderator"
+) -> tuple[str, tuple[int, ...]]:
+    """Mention the first users (at most PINGS_MAX) whose mentions fit in `budget` characters
+    and say how many `others` are left out; return the text and the users it mentions."""
+    for count in range(min(len(ids), PINGS_MAX), 0, -1):
+        shown = ids[:count]
+        left = len(ids) - count
+        text = (
+            mentions(shown)
+            if not left
+            else (", ".join(f"<@{i}>" for i in shown) + f" and {plural(left, f'more {others}')}")
+        )
+        if len(text) <= budget:
+            return text, shown
+    return (plural(len(ids), others) if ids else ""), ()
 
 
 def ago(moment: datetime) -> str:

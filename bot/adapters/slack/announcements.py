@@ -12,7 +12,7 @@ from bot.adapters.slack.blocks import (
     section,
     slack_users,
 )
-from bot.adapters.slack.escape import escape_mrkdwn
+from bot.adapters.slack.escape import clip_mrkdwn, escape_mrkdwn
 from bot.core.money import points
 from bot.core.text import debts_text, render
 from bot.core.views import (
@@ -39,7 +39,7 @@ def _market_line(card: MarketCard) -> str:
 
 
 def _announce(text: str, *more: Block, fallback: str | None = None) -> tuple[str, list[Block]]:
-    return (fallback or text)[:TEXT_LIMIT], [section(text), *more]
+    return clip_mrkdwn(fallback or text, TEXT_LIMIT), [section(text), *more]
 
 
 def announcement(kind: str, result: Result) -> tuple[str, list[Block]]:
@@ -107,14 +107,27 @@ def _closed(result: MarketClosed) -> tuple[str, list[Block]]:
 
 def _reminder(result: ResolutionReminder) -> tuple[str, list[Block]]:
     card = result.card
-    people = slack_users(result.resolvers)
-    who = ", ".join(f"<@{u}>" for u in people) or "Moderators"
-    return _announce(
-        f":alarm_clock: {who}: market #{card.number} closed {date_token(result.due_since)} "
+    text = (
+        f": market #{card.number} closed {date_token(result.due_since)} "
         f"and is still waiting for a resolution.\n{_market_line(card)}\n"
         f"Resolve it with `/predict resolve {card.number} &lt;outcome&gt;` "
         "(or `na` to cancel and refund everyone)."
     )
+    head = ":alarm_clock: "
+    who = _mentions_within(slack_users(result.resolvers), TEXT_LIMIT - len(head) - len(text))
+    return _announce(f"{head}{who or 'Moderators'}{text}")
+
+
+def _mentions_within(people: tuple[str, ...], budget: int) -> str:
+    """Mention the first resolvers whose mentions fit in `budget` characters, then say how many
+    more there are: however many moderators, the market's number and question stay."""
+    for count in range(len(people), 0, -1):
+        names = ", ".join(f"<@{u}>" for u in people[:count])
+        left = len(people) - count
+        text = f"{names} and {plural(left, 'more moderator')}" if left else names
+        if len(text) <= budget:
+            return text
+    return plural(len(people), "moderator") if people else ""
 
 
 def _failed(result: AnnouncementFailed) -> tuple[str, list[Block]]:

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.adapters.slack.escape import escape_mrkdwn, escape_plain
+from bot.adapters.slack.escape import clip_mrkdwn, escape_mrkdwn, escape_plain, safe_cut
 from bot.core.money import points
 from bot.core.text import bar, funding_text, percent, render
 from bot.core.timeparse import format_utc
@@ -24,6 +24,9 @@ Block = dict[str, Any]
 
 BAR_WIDTH = 12
 TEXT_LIMIT = 2900  # Slack caps a section's text at 3000 characters
+MESSAGE_TEXT_LIMIT = 12_000  # the text of a message in all: its fallback and every block
+FALLBACK_LIMIT = 300  # a long reply's notification text; its blocks carry the rest
+EVIDENCE_LIMIT = 1000  # of a card's evidence link, so a card stays within MESSAGE_TEXT_LIMIT
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -33,13 +36,14 @@ def date_token(moment: datetime) -> str:
 
 
 def section(text: str) -> Block:
-    if len(text) > TEXT_LIMIT:
-        text = text[: TEXT_LIMIT - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_LIMIT)}}
 
 
 def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_LIMIT)}],
+    }
 
 
 def plain(text: str, limit: int = 75) -> dict[str, Any]:
@@ -89,7 +93,9 @@ def card_blocks(card: MarketCard) -> list[Block]:
     blocks.append(context(f"Volume {points(card.volume)} pts · {traders} · {mechanism}"))
     blocks.append(context(status_text(card)))
     if card.evidence:
-        blocks.append(context(f"Evidence: {escape_mrkdwn(card.evidence)}"))
+        blocks.append(
+            context(clip_mrkdwn(f"Evidence: {escape_mrkdwn(card.evidence)}", EVIDENCE_LIMIT))
+        )
     return blocks
 
 
@@ -110,12 +116,34 @@ def reply(result: Result) -> tuple[str, list[Block] | None]:
 
 
 def text_reply(text: str) -> tuple[str, list[Block] | None]:
-    """Render plain text (a refusal or any core rendering) as a safe private reply."""
+    """Render plain text (a refusal or any core rendering) as a safe private reply; a long one
+    goes in sections, within the text a Slack message may hold."""
     safe = escape_mrkdwn(text)
     if len(safe) <= TEXT_LIMIT:
         return safe, None
-    chunks = [safe[i : i + TEXT_LIMIT] for i in range(0, len(safe), TEXT_LIMIT)]
-    return safe[:TEXT_LIMIT], [section(c) for c in chunks[:40]]
+    fallback = clip_mrkdwn(safe.split("\n", 1)[0], FALLBACK_LIMIT)
+    return fallback, sections(safe, MESSAGE_TEXT_LIMIT - len(fallback))
+
+
+def sections(text: str, budget: int) -> list[Block]:
+    """Split escaped mrkdwn into sections, at line breaks where it can, never inside an entity
+    or a control sequence, with at most `budget` characters in all (then an ellipsis)."""
+    blocks: list[Block] = []
+    while text and budget > 1:
+        limit = min(TEXT_LIMIT, budget)
+        if len(text) <= limit:
+            chunk, text = text, ""
+        elif budget <= TEXT_LIMIT:  # the last section there is room for
+            chunk, text = clip_mrkdwn(text, limit), ""
+        else:
+            cut = text.rfind("\n", limit // 2, limit)
+            if cut <= 0:
+                cut = safe_cut(text, limit) or limit
+            chunk, text = text[:cut], text[cut:].lstrip("\n")
+        if chunk.strip():
+            blocks.append(section(chunk))
+            budget -= len(chunk)
+    return blocks
 
 
 def slack_users(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,6 +10,8 @@ _JOINER = "\u2060"
 _ANGLE = re.compile(r"<([@#!][^<>]*|(?:https?|mailto):[^<>]*)>")
 _BARE = re.compile(r"(?<![\w.])@(everyone|here|channel)\b", re.IGNORECASE)
 _SLACK_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+# What a cut must not split in escaped mrkdwn: an entity, or a control sequence (<@U1>, <!date…>).
+_UNIT = re.compile(r"&(?:amp|lt|gt);|<[^<>]*>")
 
 
 def _defuse_token(match: re.Match[str]) -> str:
@@ -44,3 +46,21 @@ def unescape_incoming(text: str) -> str:
     for entity, char in _SLACK_ENTITIES:
         text = text.replace(entity, char)
     return text
+
+
+def safe_cut(text: str, at: int) -> int:
+    """Return the last position at or before `at` that splits no entity or control sequence
+    of escaped mrkdwn (cutting inside one would leave a raw `&` or `<`)."""
+    for unit in _UNIT.finditer(text):
+        if unit.start() >= at:
+            break
+        if at < unit.end():
+            return unit.start()
+    return at
+
+
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Shorten escaped mrkdwn to at most `limit` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: safe_cut(text, limit - 1)] + "…"

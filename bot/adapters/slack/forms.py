@@ -170,8 +170,8 @@ def home_view(
 ) -> dict[str, Any]:
     """Build a user's App Home: balance, open positions and the workspace's open markets."""
     blocks: list[Block] = []
-    if notice:
-        blocks += [section(escape_mrkdwn(notice)), {"type": "divider"}]
+    if notice:  # a reply, already mrkdwn: escaping it again would show "&amp;" for "&"
+        blocks += [section(notice), {"type": "divider"}]
     blocks.append({"type": "header", "text": plain("Your predictions", 150)})
     blocks.append(section(f"*Balance:* {points(portfolio.balance)} points"))
     blocks.append({"type": "header", "text": plain("Open positions", 150)})

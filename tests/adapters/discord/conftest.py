@@ -181,6 +181,7 @@ async def stub() -> AsyncIterator[DiscordStub]:
     await s.start()
     yield s
     await s.stop()
+    s.assert_accepted()
 
 
 @pytest.fixture

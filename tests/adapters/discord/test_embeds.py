@@ -149,6 +149,25 @@ def test_a_reminder_pings_exactly_the_resolvers_with_discord_ids() -> None:
     assert nobody.allowed_mentions.to_dict() == {"parse": []}
 
 
+def test_many_resolvers_are_named_within_discord_limits_and_the_question_stays() -> None:
+    question = "Will *this* question, as long as a question may be, " + "x" * 247
+    card = make_card(question=question, status="closed", closed_at=CLOSES)
+    moderators = tuple(str(10**17 + n) for n in range(150))
+    reminder = announcement(ResolutionReminder(card, CLOSES, ("3001", *moderators)))
+    closed = announcement(MarketClosed(card, resolvers=("3001", *moderators)))
+    failed = announcement(AnnouncementFailed("closed", 7, question, "403", 10, moderators))
+    for post in (reminder, closed, failed):
+        assert post.content is not None and len(post.content) <= 2000
+        assert "#7" in post.content and "x" * 247 in post.content
+        assert " more moderators" in post.content
+    text = reminder.content or ""
+    assert 0 < len(reminder.pings) <= 100 and reminder.pings[0] == 3001
+    assert reminder.allowed_mentions.to_dict()["users"] == list(reminder.pings)
+    assert text.count("<@") == len(reminder.pings)  # exactly the pinged are named
+    assert f"and {151 - len(reminder.pings)} more moderators: market #7 closed" in text
+    assert closed.pings == () and failed.pings == ()
+
+
 def test_failure_notice_cancel_unresolve_texts() -> None:
     failed = announcement(
         AnnouncementFailed("closed", 7, "Will it *rain*?", "Discord answered 403", 10, ("3001",))

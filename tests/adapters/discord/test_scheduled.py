@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -74,8 +75,17 @@ class Live:
 
 @pytest.fixture
 async def live(stub: DiscordStub, db_url: str) -> AsyncIterator[Live]:
+    async with running(stub, db_url, (str(MODERATOR_ID), "carol")) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running(
+    stub: DiscordStub, db_url: str, moderators: tuple[str, ...]
+) -> AsyncIterator[Live]:
+    """Run the adapter, the scheduler and the dispatcher with these configured moderators."""
     engine = create_engine(db_url)
-    defaults = CommunitySettings(min_duration=0, moderators=(str(MODERATOR_ID), "carol"))
+    defaults = CommunitySettings(min_duration=0, moderators=moderators)
     clock = SystemClock()
     store = SqlStore(engine, defaults=defaults, now=clock.now)
     service = Service(store, clock)
@@ -181,3 +191,40 @@ async def test_a_market_lives_through_its_deadline_with_the_real_dispatcher(live
             "⏰"
         ):
             assert body.get("allowed_mentions") == {"parse": []}, (request.path, body)
+
+
+async def test_a_reminder_to_150_moderators_pings_100_at_most_and_keeps_the_question(
+    stub: DiscordStub, db_url: str
+) -> None:
+    moderators = tuple(str(10**17 + n) for n in range(150))  # ids as long as real ones
+    async with running(stub, db_url, moderators) as live:
+        h = live.harness
+        closes_at = datetime.now(UTC) + timedelta(days=1)
+        await h.slash(
+            "market create",
+            {"question": QUESTION, "closes": closes_at.isoformat()},
+            user=MEMBER_USER_ID,
+        )
+        closed = await h.slash("market close", {"market": 1}, user=MEMBER_USER_ID)
+        assert "closed" in content(closed), content(closed)
+        [reminder] = await stub.wait_until(lambda: posts(stub, "⏰"), timeout=5)
+
+    [sent] = [
+        r
+        for r in stub.requests_to("POST", rf"^/channels/{CHANNEL_ID}/messages$")
+        if (r.json.get("content") or "").startswith("⏰")
+    ]
+    assert sent.status == 200  # Discord took it: no 50035 for too many mentions or characters
+    pinged = sent.json["allowed_mentions"]["users"]
+    assert 0 < len(pinged) <= 100
+    assert pinged[0] == MEMBER_USER_ID  # the creator first, then the moderators in order
+    assert pinged[1:] == [int(m) for m in moderators[: len(pinged) - 1]]
+    text = reminder["content"]
+    assert len(text) <= 2000
+    assert [f"<@{user}>" in text for user in pinged] == [True] * len(pinged)
+    assert f"and {151 - len(pinged)} more moderators: market #1 closed" in text
+    assert "**Will the @everyone deadline close this market on time?**" in text
+    assert "`/market resolve market:1 outcome:…`" in text
+    [announced] = posts(stub, "🔒 Market #1 closed early.")
+    assert len(announced["content"]) <= 2000
+    assert "more moderators to resolve it with `/market resolve`." in announced["content"]

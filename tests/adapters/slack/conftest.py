@@ -32,6 +32,7 @@ async def stub() -> AsyncIterator[SlackWebStub]:
         s.add_user(BOB, "bob")
         s.add_user(ADMIN, "boss", is_admin=True)
         yield s
+    s.assert_accepted()
 
 
 def slack_settings(stub: SlackWebStub, *, socket_mode: bool = False) -> SlackSettings:

@@ -7,11 +7,15 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.adapters.slack._adapter import EVENTS_PATH
 from bot.adapters.slack._replies import local_deadline
+from bot.adapters.slack.blocks import text_reply
 from bot.adapters.slack.commands import COMMAND
-from bot.adapters.slack.escape import escape_mrkdwn, escape_plain, unescape_incoming
+from bot.adapters.slack.escape import clip_mrkdwn, escape_mrkdwn, escape_plain, unescape_incoming
+from tests.fakes import specs
 
 MANIFEST = Path(__file__).parents[3] / "slack-manifest.yml"
 
@@ -63,3 +67,12 @@ def test_local_deadline_keeps_the_pickers_zone() -> None:
     assert local_deadline("2026-03-10", "18:30", "Europe/Berlin") == "2026-03-10T18:30:00+01:00"
     assert local_deadline("2026-07-10", "18:30", "Europe/Berlin") == "2026-07-10T18:30:00+02:00"
     assert local_deadline("2026-07-10", "09:05", "Not/AZone") == "2026-07-10T09:05:00+00:00"
+
+
+@pytest.mark.skipif(specs.missing_reason() is not None, reason=str(specs.missing_reason()))
+@given(st.text(alphabet="ab &<>\n@U1|!#", max_size=20_000), st.integers(1, 3000))
+def test_cut_text_stays_well_formed_and_a_reply_fits_a_message(raw: str, limit: int) -> None:
+    clipped = clip_mrkdwn(escape_mrkdwn(raw), limit)
+    assert len(clipped) <= limit and specs.mrkdwn_problem(clipped) is None
+    fallback, blocks = text_reply(raw)
+    assert specs.check_slack_message("reply", {"text": fallback, "blocks": blocks}) == (None, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -58,8 +59,17 @@ async def card_ref(service: Service, within: float = 3.0) -> str | None:
 @pytest.fixture
 async def live(stub: SlackWebStub, db_url: str) -> AsyncIterator[SlackDriver]:
     """The adapter over HTTP plus the scheduler and the dispatcher, on one database."""
+    async with running(stub, db_url, (ADMIN, "carol")) as driver:
+        yield driver
+
+
+@contextlib.asynccontextmanager
+async def running(
+    stub: SlackWebStub, db_url: str, moderators: tuple[str, ...]
+) -> AsyncIterator[SlackDriver]:
+    """Run the adapter, the scheduler and the dispatcher with these configured moderators."""
     engine = create_engine(db_url)
-    defaults = CommunitySettings(min_duration=0, moderators=(ADMIN, "carol"))
+    defaults = CommunitySettings(min_duration=0, moderators=moderators)
     clock = SystemClock()
     store = SqlStore(engine, defaults=defaults, now=clock.now)
     service = Service(store, clock)
@@ -142,3 +152,24 @@ async def test_a_market_lives_through_its_deadline_with_the_real_dispatcher(
     assert len(posts(stub, "Market #1 resolved")) == 1
     assert len(posts(stub, ":lock:")) == 1 and len(posts(stub, ":alarm_clock:")) == 1
     assert len(posts(stub, "Market #1: ")) == 1
+
+
+async def test_a_reminder_to_150_moderators_keeps_the_market_and_question(
+    stub: SlackWebStub, db_url: str
+) -> None:
+    moderators = tuple(f"U{10**9 + n}" for n in range(150))
+    question = "Will R&D ship <the thing> by May?" + " &" * 133  # the longest, escaping to 5x
+    async with running(stub, db_url, moderators) as live:
+        closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        await live.reply_text(f'create "{question}" closes:{closes}', ALICE)
+        assert (await live.reply_text("close 1", ALICE)).startswith("Market #1 closed")
+        await stub.wait_until(lambda: bool(posts(stub, ":alarm_clock:")), within=5)
+    [reminder] = posts(stub, ":alarm_clock:")
+    [section] = reminder.blocks or []
+    text = section["text"]["text"]
+    assert len(text) <= 3000
+    assert text.startswith(f":alarm_clock: <@{ALICE}>, <@{moderators[0]}>, ")
+    named = text.count("<@")
+    assert f"<@{moderators[named - 2]}> and {151 - named} more moderators: market #1 closed" in text
+    assert "*Will R&amp;D ship &lt;the thing&gt; by May? &amp; &amp;" in text
+    assert text.endswith("(or `na` to cancel and refund everyone).")
