@@ -18,8 +18,8 @@ from pathlib import Path
 # bot, not the validator sharing its event loop.
 os.environ.setdefault("PREDICTBOT_VALIDATE_SPECS", "0")
 
-from bench.common import SIZES, Bench, Figure, machine, pg_version  # noqa: E402
-from bench.report import render  # noqa: E402
+from bench.common import SIZES, Bench, Figure, machine, pg_version
+from bench.report import render
 
 # Figure modules in report order; the Discord figure comes last.
 FIGURES = ["bets", "slack", "discord", "resolution", "scheduler", "memory"]
