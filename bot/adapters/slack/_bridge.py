@@ -152,8 +152,12 @@ class Bridge:
             log.exception("slack command %r failed (request %s)", command, ctx.request_id)
             await self._safe_reply(reply, GENERIC_FAILURE, None)
             return None
+        # The card edit is scheduled before the reply goes out, so that whoever sees the reply
+        # (a user, a test) can rely on the edit being on its way.
+        self.touch_card_of(result, ctx)
         await self._safe_reply(reply, *blocks.reply(result))
-        await self.follow_up(result, ctx, refresh_home=refresh_home)
+        if refresh_home and isinstance(result, _HOME_CHANGES):
+            await self.publish_home(ctx)
         return result
 
     async def _safe_reply(self, reply: Reply, text: str, extra: list[blocks.Block] | None) -> None:
@@ -162,12 +166,10 @@ class Bridge:
         except Exception:  # the command is done; a lost reply must not look like a failure
             log.exception("slack reply failed")
 
-    async def follow_up(self, result: Result, ctx: Context, *, refresh_home: bool = True) -> None:
-        """Schedule card edits and refresh the user's home after a change."""
+    def touch_card_of(self, result: Result, ctx: Context) -> None:
+        """Schedule the edit of the card a result changed, if any."""
         if isinstance(result, _CARD_CHANGES):
             self.touch_card(ctx.community, result.card.number)
-        if refresh_home and isinstance(result, _HOME_CHANGES):
-            await self.publish_home(ctx)
 
     def touch_card(self, team: str, number: int) -> None:
         """Ask for a market's posted card to be edited soon (bursts coalesce)."""
