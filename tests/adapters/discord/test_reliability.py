@@ -19,6 +19,7 @@ from bot.core.views import MarketShown
 from storage.sql_store import SqlStore
 from tests.adapters.discord.conftest import (
     Harness,
+    answered,
     content,
     deliver_outbox,
     start_adapter,
@@ -134,12 +135,14 @@ async def test_a_duplicated_interaction_changes_nothing_twice(
         path = rf"/interactions/{payload['id']}/"
 
         def both_answered(path: str = path) -> bool:
-            return len(stub.requests_to("POST", path)) == 2
+            callbacks = stub.requests_to("POST", path)
+            return len(callbacks) == 2 and all(r.status for r in callbacks)
 
         await stub.wait_until(both_answered)
-        await asyncio.sleep(0.05)
-        answered = [r for r in (first, second) if r.response is not None]
-        assert len(answered) == 1 and answered[0].ephemeral
+        acknowledged = [r for r in (first, second) if r.response is not None]
+        assert len(acknowledged) == 1 and acknowledged[0].ephemeral
+        # The deferred command's result replaces "thinking…" after its write committed.
+        await answered(acknowledged[0])
     async with engine.connect() as conn:
         markets = (await conn.execute(text("SELECT COUNT(*) FROM market"))).scalar_one()
         trades = (await conn.execute(text("SELECT COUNT(*) FROM trade"))).scalar_one()
