@@ -497,8 +497,8 @@ def test_config_accepts_every_documented_key() -> None:
         (
             "config colour:blue",
             "Unknown setting `colour` — settings are: starting_balance, daily_allowance, "
-            "default_liquidity, timezone, moderator_roles, moderators, announce_channel, "
-            "create_policy, min_duration.",
+            "default_liquidity, house_liquidity, moderator_liquidity, timezone, "
+            "moderator_roles, moderators, announce_channel, create_policy, min_duration.",
         ),
         (
             "config timezone Europe/Berlin",

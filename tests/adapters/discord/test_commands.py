@@ -50,6 +50,8 @@ EXPECTED = {
         "starting_balance",
         "daily_allowance",
         "default_liquidity",
+        "house_liquidity",
+        "moderator_liquidity",
         "timezone",
         "moderator_roles",
         "moderators",
