@@ -98,38 +98,39 @@ async def stop_worker(proc: asyncio.subprocess.Process) -> None:
 async def test_sigkill_with_pending_announcements(tmp_path: Path) -> None:
     async with fresh_database("sqlite", str(tmp_path)) as url, Recorder().serve() as recorder:
         engine = create_engine(url)
-        service = real_service(engine)
-        deadline = soon(2)
-        for channel in ("c1", "c2", "c3"):
-            await create_market(service, deadline, channel=channel)
-        await engine.dispose()
+        everything = ["closed"] * 3 + ["created"] * 3 + ["reminder"] * 3
 
-        recorder.hang = True  # the platform takes posts but never answers
-        first = await start_worker(url, recorder)
-        try:
-            await wait_for(lambda: recorder.seen >= 3, within=10)
-            await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
-        finally:
-            first.kill()  # SIGKILL: no clean-up, claims left behind
-            await first.wait()
-        assert first.returncode == -signal.SIGKILL
+        async def all_queued() -> bool:
+            pending = await rows(engine, "SELECT kind FROM outbox WHERE delivered_at IS NULL")
+            return sorted(r[0] for r in pending) == everything
 
-        engine = create_engine(url)
         try:
+            service = real_service(engine)
+            deadline = soon(2)
+            for channel in ("c1", "c2", "c3"):
+                await create_market(service, deadline, channel=channel)
+
+            recorder.hang = True  # the platform takes posts but never answers
+            first = await start_worker(url, recorder)
+            try:
+                await wait_for(lambda: recorder.seen >= 3, within=10)
+                # The deadline passes while the cards' posts hang: the markets close and their
+                # closing announcements and reminders queue up behind the cards.
+                await wait_for(all_queued, within=20)
+            finally:
+                first.kill()  # SIGKILL: no clean-up, claims left behind
+                await first.wait()
+            assert first.returncode == -signal.SIGKILL
             closed = await rows(engine, "SELECT number, closed_at FROM market ORDER BY number")
             assert len(closed) == 3 and all(r[1] is not None for r in closed)
-            pending = await rows(engine, "SELECT kind FROM outbox WHERE delivered_at IS NULL")
-            assert (
-                sorted(r[0] for r in pending) == ["closed"] * 3 + ["created"] * 3 + ["reminder"] * 3
-            )
             assert not recorder.answered
 
             recorder.hang = False
             second = await start_worker(url, recorder)
             try:
                 await wait_for(lambda: len(recorder.answered) >= 9, within=15)
-                await asyncio.sleep(1)  # room for a duplicate to show up
             finally:
+                # Once it has exited, no duplicate can show up any more.
                 await stop_worker(second)
             assert len(recorder.answered) == 9
             assert set(recorder.answered.values()) == {1}
@@ -170,8 +171,8 @@ async def test_two_processes_close_and_announce_1000_markets_once(tmp_path: Path
             )
             try:
                 await wait_for(lambda: len(recorder.answered) >= 2 * markets, within=40, every=0.2)
-                await asyncio.sleep(1)
             finally:
+                # Once they have exited, no duplicate can show up any more.
                 for proc in workers:
                     await stop_worker(proc)
 
