@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from storage import tables
 from storage.engine import create_engine
 from tests.helpers import fresh_database
 from tests.scheduling.support import create_market, real_service, rows, soon, wait_for
@@ -106,16 +107,19 @@ async def test_sigkill_with_pending_announcements(tmp_path: Path) -> None:
 
         try:
             service = real_service(engine)
-            deadline = soon(2)
             for channel in ("c1", "c2", "c3"):
-                await create_market(service, deadline, channel=channel)
+                await create_market(service, soon(3600), channel=channel)
 
             recorder.hang = True  # the platform takes posts but never answers
             first = await start_worker(url, recorder)
             try:
                 await wait_for(lambda: recorder.seen >= 3, within=10)
-                # The deadline passes while the cards' posts hang: the markets close and their
-                # closing announcements and reminders queue up behind the cards.
+                # The deadlines pass while the cards' posts hang (moved to now rather than
+                # set seconds ahead, which a slow start-up could overtake): the markets close,
+                # and their closing announcements and reminders queue up behind the cards.
+                async with engine.begin() as conn:
+                    now = datetime.now(UTC).replace(microsecond=0)
+                    await conn.execute(update(tables.market).values(closes_at=now))
                 await wait_for(all_queued, within=20)
             finally:
                 first.kill()  # SIGKILL: no clean-up, claims left behind
