@@ -53,6 +53,11 @@ def plain(text: str, limit: int = 75) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
+def chance(probability: float) -> str:
+    """Show a probability in mrkdwn: `42%`, and `&lt;1%` or `&gt;99%` near the ends."""
+    return escape_mrkdwn(percent(probability))
+
+
 def status_text(card: MarketCard) -> str:
     """Describe a market's state and deadline in mrkdwn."""
     if card.status == "open":
@@ -77,7 +82,7 @@ def card_blocks(card: MarketCard) -> list[Block]:
     for outcome in card.outcomes:
         won = " :white_check_mark:" if card.resolution == outcome.name else ""
         line = section(
-            f"`{bar(outcome.probability, BAR_WIDTH)}` *{percent(outcome.probability)}*"
+            f"`{bar(outcome.probability, BAR_WIDTH)}` *{chance(outcome.probability)}*"
             f"  {escape_mrkdwn(outcome.name)}{won}"
         )
         if card.is_open:

@@ -8,10 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.adapters.slack.blocks import Block, context, date_token, plain, section, status_text
+from bot.adapters.slack.blocks import (
+    Block,
+    chance,
+    context,
+    date_token,
+    plain,
+    section,
+    status_text,
+)
 from bot.adapters.slack.escape import escape_mrkdwn
 from bot.core.money import points, shares_text
-from bot.core.text import percent
 from bot.core.views import (
     MarketCard,
     PortfolioShown,
@@ -66,7 +73,7 @@ def bet_modal(card: MarketCard, outcome: int | None, origin: ModalOrigin) -> dic
     chosen = next((opt for opt in options if opt["value"] == str(outcome)), None)
     if chosen is not None:
         select["initial_option"] = chosen
-    odds = " · ".join(f"{escape_mrkdwn(o.name)} {percent(o.probability)}" for o in card.outcomes)
+    odds = " · ".join(f"{escape_mrkdwn(o.name)} {chance(o.probability)}" for o in card.outcomes)
     return {
         "type": "modal",
         "callback_id": BET_CALLBACK,
@@ -190,9 +197,7 @@ def home_view(
     if not markets:
         blocks.append(context("No open markets. Create one with `/predict create`."))
     for card in markets[:HOME_MARKETS]:
-        odds = " · ".join(
-            f"{escape_mrkdwn(o.name)} {percent(o.probability)}" for o in card.outcomes
-        )
+        odds = " · ".join(f"{escape_mrkdwn(o.name)} {chance(o.probability)}" for o in card.outcomes)
         line = section(
             f"*#{card.number}* {escape_mrkdwn(card.question)}\n{odds} · "
             f"closes {date_token(card.closes_at)}"
