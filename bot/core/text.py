@@ -82,10 +82,15 @@ def more_text(page: Page | None, command: Callable[[int], str]) -> str | None:
     the reader asks for page n on their platform."""
     if page is None or page.pages == 1:
         return None
-    shown = f"{page.last}" if page.number == 1 else f"{page.first}–{page.last}"
     if page.next is None:
-        return f"Showing {shown} of {page.total:,} — the last page; `{command(1)}` goes back."
-    return f"Showing {shown} of {page.total:,} — `{command(page.next)}` for more."
+        return f"{showing(page)} — the last page; `{command(1)}` goes back."
+    return f"{showing(page)} — `{command(page.next)}` for more."
+
+
+def showing(page: Page) -> str:
+    """Say which items of a list a page shows: `Showing 10 of 65`, `Showing 11–20 of 65`."""
+    shown = f"{page.last}" if page.number == 1 else f"{page.first}–{page.last}"
+    return f"Showing {shown} of {page.total:,}"
 
 
 def failed_more_text(result: OverdueShown) -> str | None:
