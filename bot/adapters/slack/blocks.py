@@ -156,17 +156,22 @@ def sections(text: str, budget: int) -> list[Block]:
         limit = min(TEXT_LIMIT, budget)
         if len(text) <= limit:
             chunk, text = text, ""
-        elif budget <= TEXT_LIMIT:  # the last section there is room for
+        elif budget <= TEXT_LIMIT or not (cut := _cut(text, limit)):
+            # The last section there is room for, or a control sequence longer than a section.
             chunk, text = clip_mrkdwn(text, limit), ""
         else:
-            cut = text.rfind("\n", limit // 2, limit)
-            if cut <= 0:
-                cut = safe_cut(text, limit) or limit
             chunk, text = text[:cut], text[cut:].lstrip("\n")
         if chunk.strip():
             blocks.append(section(chunk))
             budget -= len(chunk)
     return blocks
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to end a section of at most `limit` characters: a line break in its second half,
+    else the last place that splits no entity or control sequence (0: there is none)."""
+    cut = text.rfind("\n", limit // 2, limit)
+    return cut if cut > 0 else safe_cut(text, limit)
 
 
 def slack_users(values: tuple[str, ...]) -> tuple[str, ...]:
