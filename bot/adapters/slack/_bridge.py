@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.cards import Coalescer
 from bot.adapters.inflight import InFlight
 from bot.adapters.slack import blocks, forms
-from bot.core.commands import Command, ShowPortfolio
+from bot.core.commands import Command, ListMarkets, ShowPortfolio
 from bot.core.errors import PredictError
 from bot.core.models import Actor, Context
 from bot.core.service import Service
@@ -25,6 +25,7 @@ from bot.core.views import (
     MarketCard,
     MarketClosed,
     MarketExtended,
+    MarketList,
     MarketResolved,
     MarketUnresolved,
     PortfolioShown,
@@ -191,18 +192,25 @@ class Bridge:
             channel=channel, ts=ts, text=blocks.card_fallback(card), blocks=blocks.card_blocks(card)
         )
 
-    async def publish_home(self, ctx: Context, notice: str | None = None) -> None:
-        """Publish a user's App Home tab."""
+    async def publish_home(
+        self, ctx: Context, notice: str | None = None, pages: tuple[int, int] = (1, 1)
+    ) -> None:
+        """Publish a user's App Home tab with some pages of their positions and of the open
+        markets; pages that no longer exist show the first ones and say why."""
         async with self.inflight.track():
-            await self._publish_home(ctx, notice)
+            await self._publish_home(ctx, notice, pages)
 
-    async def _publish_home(self, ctx: Context, notice: str | None) -> None:
+    async def _publish_home(self, ctx: Context, notice: str | None, pages: tuple[int, int]) -> None:
         try:
-            portfolio = await self.service.execute(
-                ShowPortfolio(), Context(ctx.platform, ctx.community, ctx.actor)
-            )
-            assert isinstance(portfolio, PortfolioShown)
-            markets = await self.service.open_markets(PLATFORM, ctx.community)
+            reader = Context(ctx.platform, ctx.community, ctx.actor)
+            try:
+                portfolio = await self.service.execute(ShowPortfolio(page=pages[0]), reader)
+                markets = await self.service.execute(ListMarkets("open", page=pages[1]), reader)
+            except PredictError as refusal:  # a list shrank since its button was drawn
+                notice = blocks.text_reply(refusal.message)[0]
+                portfolio = await self.service.execute(ShowPortfolio(), reader)
+                markets = await self.service.execute(ListMarkets("open"), reader)
+            assert isinstance(portfolio, PortfolioShown) and isinstance(markets, MarketList)
             view = forms.home_view(portfolio, markets, notice)
             await self.client.views_publish(user_id=ctx.actor.user_id, view=view)
         except Exception:
