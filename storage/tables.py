@@ -120,6 +120,8 @@ class TradeRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     request_id: str | None = Field(default=None, max_length=100)
     voided: bool = False
+    # Every outcome's probability just after the trade, in parts per million (a JSON list).
+    probs_json: str = Field(sa_type=Text, default="[]", sa_column_kwargs={"server_default": "[]"})
 
 
 class LedgerEntryRow(SQLModel, table=True):

@@ -258,6 +258,9 @@ class Trade:
     created_at: datetime
     request_id: str | None
     id: int | None = None
+    # Every outcome's probability just after the trade, in parts per million (the history the
+    # scores and charts read).
+    probs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -35,6 +36,7 @@ class SqlTrades:
             "created_at": trade.created_at,
             "request_id": trade.request_id,
             "voided": False,
+            "probs_json": json.dumps(list(trade.probs)),
         }
         return int((await self.tx.exec(_TRADE_INSERT, values)).scalar_one())
 
@@ -59,6 +61,7 @@ class SqlTrades:
                 created_at=aware(r.created_at),
                 request_id=r.request_id,
                 id=r.id,
+                probs=tuple(json.loads(r.probs_json)),
             )
             for r in rows
         ]

@@ -130,6 +130,7 @@ COLUMNS: dict[str, dict[str, Any]] = {
         "created_at": REQUIRED,
         "request_id": None,
         "voided": False,
+        "probs_json": "[]",
     },
     "ledger_entry": {
         "id": None,
@@ -1051,6 +1052,7 @@ class MemoryTrades:
                 "created_at": trade.created_at,
                 "request_id": trade.request_id,
                 "voided": False,
+                "probs_json": json.dumps(list(trade.probs)),
             },
         )
         assert trade_id is not None
@@ -1076,6 +1078,7 @@ class MemoryTrades:
                 created_at=r["created_at"],
                 request_id=r["request_id"],
                 id=r["id"],
+                probs=tuple(json.loads(r["probs_json"])),
             )
             for r in reversed(rows)
         ]

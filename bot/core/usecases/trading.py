@@ -62,6 +62,7 @@ async def bet(cmd: PlaceBet, r: Request) -> Result:
             ppm(after),
             r.now,
             r.ctx.request_id,
+            probs=tuple(ppm(p) for p in probabilities(market)),
         )
     )
     position = next((p for p in held if p.outcome == i), None) or Position(market.id, account.id, i)
@@ -126,6 +127,7 @@ async def sell(cmd: SellShares, r: Request) -> Result:
             ppm(after),
             r.now,
             r.ctx.request_id,
+            probs=tuple(ppm(p) for p in probabilities(market)),
         )
     )
     if proceeds > 0:

@@ -3,6 +3,8 @@ maker's price. On every store."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.core.service import Service
@@ -59,3 +61,16 @@ async def test_sell_partial_then_all(service: Service, world: World) -> None:
     (position,) = await world.select("position", "shares", "net_cost")
     assert position == (0, 100 * M - part.proceeds - rest.proceeds)
     await world.ledger_check()
+
+
+async def test_every_trade_stores_every_outcomes_probability_after_it(
+    service: Service, world: World
+) -> None:
+    number = await create(service, outcomes=("A", "B", "C"))
+    placed = await bet(service, "bo", number, "A", 100)
+    sold = await sell(service, "bo", number, "A", 10 * M)
+    stored = [json.loads(p) for (p,) in await world.select("trade", "probs_json")]
+    assert stored[0][0] == round(placed.prob_after * M)
+    assert stored[1][0] == round(sold.prob_after * M)
+    assert all(abs(sum(probs) - M) <= 2 for probs in stored)  # each rounded to a ppm
+    assert stored[0][1] == stored[0][2] < stored[1][1]
