@@ -11,7 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.settings import Settings, data_dir
+from bot.core.errors import StartupError
+from bot.settings import Settings, data_dir, load_settings, log_level_name
 
 log = logging.getLogger("predictbot")
 
@@ -26,7 +27,7 @@ To try predictbot without a chat platform, run:  predictbot console
 def _settings(db: str | None) -> Settings:
     if db:
         os.environ["DATABASE_URL"] = db
-    return Settings()
+    return load_settings()
 
 
 def _default_user() -> str:
@@ -48,6 +49,7 @@ def _console_streams() -> None:
 async def _console(args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAnnouncer, ConsoleSession
     from bot.runtime import Runtime
+    from storage.engine import shown_url
 
     _console_streams()
     settings = _settings(args.db)
@@ -64,7 +66,8 @@ async def _console(args: argparse.Namespace) -> int:
         interactive = sys.stdin.isatty()
         if interactive:
             out(
-                f"predictbot console on {settings.database.database_url} as {args.user}. "
+                f"predictbot console on {shown_url(settings.database.database_url)} "
+                f"as {args.user}. "
                 "Type `help`, or Ctrl-D to quit."
             )
         await session.run(sys.stdin, prompt=interactive)
@@ -75,16 +78,17 @@ async def _console(args: argparse.Namespace) -> int:
 
 async def _migrate(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
+    from storage.engine import shown_url
 
     runtime = Runtime(_settings(args.db))
     await runtime.migrate()
     await runtime.engine.dispose()
-    print(f"Database is up to date: {runtime.settings.database.database_url}")
+    print(f"Database is up to date: {shown_url(runtime.settings.database.database_url)}")
     return 0
 
 
 async def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     if not (settings.discord.enabled or settings.slack.enabled):
         sys.stderr.write(NO_PLATFORM)
         return 2
@@ -94,7 +98,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _start(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     if settings.discord.enabled or settings.slack.enabled:
         return await _run(args)
     return await _console(args)
@@ -137,13 +141,29 @@ def _log_level(command: str) -> str:
     console stays quiet unless asked)."""
     explicit = os.environ.get("LOG_LEVEL")
     if explicit:
-        return explicit
+        try:
+            return log_level_name(explicit)
+        except ValueError as error:
+            raise StartupError(f"LOG_LEVEL={explicit!r} is not valid: {error}.") from None
     if command in ("console", "start"):
         return "WARNING"
-    try:
-        return Settings().log_level
-    except Exception:  # a bad setting is reported when the command reads the settings
-        return "INFO"
+    return load_settings().log_level
+
+
+# Alembic's set-up chatter at every start ("setup plugin …", "Context impl …"): noise beside
+# the "Running upgrade …" lines, which stay.
+_ALEMBIC_SETUP = ("Context impl ", "Will assume ")
+
+
+def _not_alembic_setup(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(_ALEMBIC_SETUP)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_setup)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,13 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The subcommand is optional; argparse leaves dest None (not the default) when it's absent.
     args.command = args.command or "start"
-    level = _log_level(args.command)
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     handlers = {"console": _console, "run": _run, "migrate": _migrate, "start": _start}
     try:
+        _configure_logging(_log_level(args.command))
         return asyncio.run(handlers[args.command](args))
+    except StartupError as error:
+        # What is wrong and what to do, in one line: a traceback would only hide it.
+        sys.stderr.write(f"predictbot: {error}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapters.discord import DiscordAdapter
+from bot.core.errors import StartupError
 from bot.core.service import Service
 from tests.adapters.discord.conftest import (
     FORECAST_ROLE_ID,
@@ -247,6 +248,7 @@ async def test_a_wrong_token_fails_start_cleanly(stub: DiscordStub, service: Ser
     adapter = DiscordAdapter(
         service, settings_for(stub).model_copy(update={"discord_token": SecretStr("nope")})
     )
-    with pytest.raises(discord.LoginFailure):
+    with pytest.raises(StartupError, match=r"Discord rejected DISCORD_TOKEN \(401") as info:
         await adapter.start()
+    assert isinstance(info.value.__cause__, discord.LoginFailure)
     assert adapter.client is None and original == discord.http.Route.BASE
