@@ -96,10 +96,18 @@ class OutboxDispatcher:
     async def stop(self) -> None:
         """Deliver what is pending for up to `drain_timeout` seconds, then stop."""
         self._stopping = True
+        self._wake.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            # Let a claim in progress finish and hand its rows to the workers: cancelled
+            # after the claim committed, those rows would stay leased, undelivered, until
+            # the lease ran out after a restart.
+            try:
+                async with asyncio.timeout(self.drain_timeout):
+                    await asyncio.shield(self._loop_task)
+            except TimeoutError:
+                self._loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._loop_task
             self._loop_task = None
         for timer in self._timers:
             timer.cancel()
