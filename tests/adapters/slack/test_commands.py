@@ -62,6 +62,29 @@ async def test_refusals_are_private_specific_and_change_nothing(
     assert await snapshot(engine) == before
 
 
+async def test_values_that_need_quotes_are_refused_privately_and_change_nothing(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    await slack.reply_text(CREATE)
+    before = await snapshot(engine)
+    assert await slack.reply_text("create Will it rain tomorrow? closes:Dec 31") == (
+        'Is `Dec 31` the deadline? A time of several words goes in quotes: `closes:"Dec 31"`.'
+        " If `31` belongs to the question, put the question in quotes instead."
+    )
+    assert '`closes:"next friday"`' in await slack.reply_text(
+        "create Will it snow? closes:next friday"
+    )
+    assert '`outcomes:"Yes, No, Maybe"`' in await slack.reply_text(
+        'create "Will it rain on Friday?" closes:2026-03-10 outcomes:Yes, No, Maybe'
+    )
+    assert '`closes:"next friday"`' in await slack.reply_text("extend 1 closes:next friday")
+    assert await slack.reply_text("bet 1 yes", BOB) == (
+        "Missing the points — how many to stake, like `bet 1 yes 50`. "
+        "Usage: `bet &lt;id&gt; &lt;outcome&gt; &lt;points&gt;`"
+    )
+    assert await snapshot(engine) == before
+
+
 async def test_admin_is_a_moderator_others_are_not(slack: SlackDriver) -> None:
     assert "Only moderators" in await slack.reply_text("config", BOB)
     settings = await slack.reply_text("config", ADMIN)
