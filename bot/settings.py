@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,11 +63,17 @@ class CommunityDefaults(BaseSettings):
     moderator_liquidity: int = Field(1000, ge=0, le=100_000)
     default_timezone: str = "UTC"
     min_market_duration: int = Field(60, ge=0, description="seconds")
+    default_date_order: Literal["dmy", "mdy", "ymd"] = "dmy"
 
     @field_validator("min_market_duration", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         return duration_seconds(value)
+
+    @field_validator("default_date_order", mode="before")
+    @classmethod
+    def _order(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("house_liquidity", mode="before")
     @classmethod
@@ -84,6 +90,7 @@ class CommunityDefaults(BaseSettings):
             moderator_liquidity=self.moderator_liquidity * MICRO,
             timezone=self.default_timezone,
             min_duration=self.min_market_duration,
+            date_order=self.default_date_order,
         )
 
 

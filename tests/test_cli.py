@@ -241,3 +241,18 @@ async def test_a_port_in_use_is_one_line(
     line = the_one_line(output)
     assert f"Cannot listen on 0.0.0.0:{port} for Slack" in line, line
     assert "SLACK_PORT" in line
+
+
+def test_new_communities_take_the_date_order_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot.core.errors import StartupError
+    from bot.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().community.community_settings().date_order == "dmy"
+    monkeypatch.setenv("DEFAULT_DATE_ORDER", "MDY")
+    assert load_settings().community.community_settings().date_order == "mdy"
+    monkeypatch.setenv("DEFAULT_DATE_ORDER", "european")
+    with pytest.raises(StartupError, match=r"^DEFAULT_DATE_ORDER='european' is not valid: "):
+        load_settings()

@@ -138,7 +138,7 @@ _ENTRIES: dict[str, _Entry] = {
         "moderators' markets), timezone "
         "(IANA name like Europe/Berlin), moderator_roles and moderators (comma-separated), "
         "announce_channel, create_policy (anyone or moderators), min_duration (like 1m or "
-        "1h). Moderators only.",
+        "1h), date_order (how 05/06/2027 reads: dmy, mdy or ymd). Moderators only.",
         (
             "config",
             "config timezone:Europe/Istanbul daily_allowance:100",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from bot.core.money import points, shares_text
-from bot.core.timeparse import format_utc
+from bot.core.timeparse import format_local, format_utc
 from bot.core.views import (
     AnnouncementFailed,
     BalanceShown,
@@ -77,9 +77,10 @@ def percent(probability: float) -> str:
 def status_line(card: MarketCard) -> str:
     """Describe a market's state and deadline in one line."""
     if card.status == "open":
-        return f"Open · closes {format_utc(card.closes_at)}"
+        return f"Open · closes {format_local(card.closes_at, card.timezone)}"
     if card.status == "closed":
-        return f"Closed {format_utc(card.closed_at or card.closes_at)} · awaiting resolution"
+        closed = format_local(card.closed_at or card.closes_at, card.timezone)
+        return f"Closed {closed} · awaiting resolution"
     if card.status == "cancelled":
         return "Cancelled (N/A) · everyone refunded"
     return f"Resolved: {card.resolution}"
@@ -171,8 +172,9 @@ def _(result: MarketClosed) -> str:
 @render.register
 def _(result: MarketExtended) -> str:
     return (
-        f"Market #{result.card.number} now closes {format_utc(result.card.closes_at)} "
-        f"(was {format_utc(result.previous_closes_at)})."
+        f"Market #{result.card.number} now closes "
+        f"{format_local(result.card.closes_at, result.card.timezone)} "
+        f"(was {format_local(result.previous_closes_at, result.card.timezone)})."
     )
 
 
@@ -276,7 +278,7 @@ def _(result: OverdueShown) -> str:
     if result.cards:
         lines.append("Waiting for a resolution (oldest first):")
         for card in result.cards:
-            closed = format_utc(card.closed_at or card.closes_at)
+            closed = format_local(card.closed_at or card.closes_at, card.timezone)
             lines.append(f"  #{card.number} {card.question} — closed {closed}")
     else:
         lines.append("No markets are waiting for a resolution.")
@@ -296,7 +298,7 @@ def _(result: ResolutionReminder) -> str:
     who = ", ".join(result.resolvers) or "moderators"
     return (
         f"Reminder for {who}: market #{result.card.number} closed "
-        f"{format_utc(result.due_since)} and still waits for a resolution. "
+        f"{format_local(result.due_since, result.card.timezone)} and still waits for a resolution. "
         f"Resolve it with `resolve {result.card.number} <outcome>` (or `na`).\n"
         + card_text(result.card)
     )

@@ -38,6 +38,9 @@ class MarketCard:
     evidence: str | None = None
     closed_at: datetime | None = None
     resolved_at: datetime | None = None
+    # The community's timezone, for renderers that show times as text (the console); chat
+    # platforms show each reader their own.
+    timezone: str = "UTC"
 
     @property
     def is_open(self) -> bool:

@@ -9,7 +9,7 @@ from bot.core.commands import Configure
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.models import CommunitySettings
 from bot.core.money import MICRO, points
-from bot.core.timeparse import parse_duration, timezone_name
+from bot.core.timeparse import DATE_ORDERS, parse_duration, timezone_name
 from bot.core.usecases._shared import Request, duration_text, normalise_user_ref
 from bot.core.usecases.creation import LIQUIDITY_MAX, LIQUIDITY_MIN
 from bot.core.views import ConfigShown, Result
@@ -49,6 +49,7 @@ def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:
         ("announce_channel", settings.announce_channel or "(where each market was created)"),
         ("create_policy", settings.create_policy),
         ("min_duration", duration_text(settings.min_duration)),
+        ("date_order", settings.date_order),
     )
 
 
@@ -97,6 +98,14 @@ def apply_setting(settings: CommunitySettings, key: str, value: str) -> Communit
         if seconds > MIN_DURATION_MAX:
             raise InvalidInput("min_duration can be at most 30 days.")
         return settings.with_changes(min_duration=seconds)
+    if key == "date_order":
+        order = value.strip().lower()
+        if order not in DATE_ORDERS:
+            raise InvalidInput(
+                "date_order must be `dmy` (05/06/2027 is 5 June), `mdy` (May 6) or `ymd` "
+                "(year first: 2027/06/05)."
+            )
+        return settings.with_changes(date_order=order)
     keys = ", ".join(k for k, _ in settings_items(settings))
     raise InvalidInput(f"Unknown setting `{key}`. Settings: {keys}.")
 
