@@ -582,7 +582,8 @@ def test_config_accepts_every_documented_key() -> None:
             "config colour:blue",
             "Unknown setting `colour` — settings are: starting_balance, daily_allowance, "
             "default_liquidity, house_liquidity, moderator_liquidity, timezone, "
-            "moderator_roles, moderators, announce_channel, create_policy, min_duration.",
+            "moderator_roles, moderators, announce_channel, create_policy, min_duration, "
+            "date_order.",
         ),
         (
             "config timezone Europe/Berlin",
