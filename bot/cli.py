@@ -10,9 +10,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.core.errors import StartupError
 from bot.settings import Settings, data_dir, load_settings, log_level_name
+
+if TYPE_CHECKING:
+    from bot.adapters.console import ConsoleSession, Lines
 
 log = logging.getLogger("predictbot")
 
@@ -53,27 +57,49 @@ async def _console(args: argparse.Namespace) -> int:
 
     _console_streams()
     settings = _settings(args.db)
+    user = args.user or _default_user()
+    interactive = sys.stdin.isatty()
+    lines = _console_lines(user, interactive)
     runtime = Runtime(settings)
-
-    def out(text: str) -> None:
-        print(text, flush=True)
-
-    runtime.announcers.append(ConsoleAnnouncer(out))
+    runtime.announcers.append(ConsoleAnnouncer(lines.write))
     runtime.add_scheduler()
     try:
         await runtime.start()
-        session = ConsoleSession(runtime.service, args.user, set(args.moderator), out)
-        interactive = sys.stdin.isatty()
+        session = ConsoleSession(runtime.service, user, set(args.moderator), lines.write)
+        note = await _moderation(session, args)
         if interactive:
-            out(
-                f"predictbot console on {shown_url(settings.database.database_url)} "
-                f"as {args.user}. "
-                "Type `help`, or Ctrl-D to quit."
+            lines.write(
+                f"predictbot console on {shown_url(settings.database.database_url)} as "
+                f"{user}.{note} Type `help`; `quit`, `exit` or Ctrl-D ends it."
             )
-        await session.run(sys.stdin, prompt=interactive)
+        await session.run(lines)
     finally:
+        lines.close()
         await runtime.stop()
     return 0
+
+
+def _console_lines(user: str, interactive: bool) -> Lines:
+    """A terminal gets line editing and history; a pipe or a file is read as it is."""
+    from bot.adapters.console import StreamLines, TerminalLines
+
+    prompt = f"{user}> "
+    if interactive and sys.stdout.isatty():
+        return TerminalLines(prompt, history=data_dir() / "console-history")
+    return StreamLines(sys.stdin, prompt if interactive else None)
+
+
+async def _moderation(session: ConsoleSession, args: argparse.Namespace) -> str:
+    """Without --user or --moderator, the local user claims a fresh community (one with no
+    markets and no moderators yet) as its first moderator; say how that went."""
+    if args.user is not None or args.moderator:
+        return ""
+    claim = await session.claim_moderator()
+    if claim.granted:
+        return " You are the first moderator of this new community."
+    if claim.moderator:
+        return " You are a moderator here."
+    return f" You are not a moderator here: start with --moderator {claim.user_id} to act as one."
 
 
 async def _migrate(args: argparse.Namespace) -> int:
@@ -109,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="predictbot", description="Play-money prediction markets for chat communities."
     )
-    parser.set_defaults(command="start", db=None, user=_default_user(), moderator=[])
+    parser.set_defaults(command="start", db=None, user=None, moderator=[])
     sub = parser.add_subparsers(
         dest="command",
         metavar="{console,run,migrate}",
@@ -126,7 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     console.add_argument("--db", help="database URL (sqlite:///path.db or postgresql://...)")
-    console.add_argument("--user", default=_default_user(), help="who you are (default: $USER)")
+    console.add_argument(
+        "--user",
+        help=(
+            "who you are (default: $USER, who becomes the first moderator of a new "
+            "community: one with no markets and no moderators yet)"
+        ),
+    )
     console.add_argument(
         "--moderator", action="append", default=[], metavar="NAME", help="a moderator (repeat)"
     )
@@ -180,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"predictbot: {error}\n")
         return 1
     except KeyboardInterrupt:
+        if sys.stdout.isatty():
+            sys.stdout.write("\n")  # leave the shell's prompt a line of its own
         return 130
 
 

@@ -129,6 +129,11 @@ class ListOverdue:
     """List closed markets still waiting for a resolution (moderators)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimModerator:
+    """Become the first moderator of a fresh community (the console's local user at start)."""
+
+
 Command = (
     CreateMarket
     | ListMarkets
@@ -147,6 +152,7 @@ Command = (
     | ShowHelp
     | Configure
     | ListOverdue
+    | ClaimModerator
 )
 
 # The one definition of which commands change state: they run in a writing transaction and
@@ -163,6 +169,7 @@ MUTATING: frozenset[type] = frozenset(
         CancelMarket,
         ClaimDaily,
         Configure,
+        ClaimModerator,
     }
 )
 

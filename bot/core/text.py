@@ -23,6 +23,7 @@ from bot.core.views import (
     MarketResolved,
     MarketShown,
     MarketUnresolved,
+    ModeratorClaimed,
     OverdueShown,
     Payout,
     PortfolioShown,
@@ -316,3 +317,15 @@ def _(result: AnnouncementFailed) -> str:
         f"{who}: {what} could not be posted after {result.attempts} attempt"
         f"{'s' if result.attempts != 1 else ''}: {result.error}"
     )
+
+
+@render.register
+def _(result: ModeratorClaimed) -> str:
+    if result.granted:
+        return (
+            f"{result.user_id} is the first moderator of this new community: moderators "
+            "resolve, cancel and configure (`config moderators:NAME` adds others)."
+        )
+    if result.moderator:
+        return f"{result.user_id} is a moderator of this community."
+    return f"{result.user_id} is not a moderator of this community."

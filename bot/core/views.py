@@ -277,6 +277,15 @@ class AnnouncementFailed:
     moderators: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ModeratorClaimed:
+    """Whether the sender moderates the community, and whether they just became its first."""
+
+    user_id: str
+    granted: bool  # made the first moderator just now
+    moderator: bool  # a moderator, now or already
+
+
 Result = (
     MarketCreated
     | MarketShown
@@ -297,6 +306,7 @@ Result = (
     | OverdueShown
     | ResolutionReminder
     | AnnouncementFailed
+    | ModeratorClaimed
 )
 
 RESULT_TYPES: dict[str, type] = {
@@ -326,5 +336,6 @@ RESULT_TYPES: dict[str, type] = {
         OverdueShown,
         ResolutionReminder,
         AnnouncementFailed,
+        ModeratorClaimed,
     )
 }

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 from bot.core import validation
-from bot.core.commands import Configure
+from bot.core.commands import ClaimModerator, Configure
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.models import CommunitySettings
 from bot.core.money import MICRO, points
 from bot.core.timeparse import DATE_ORDERS, parse_duration, timezone_name
 from bot.core.usecases._shared import Request, duration_text, normalise_user_ref
 from bot.core.usecases.creation import LIQUIDITY_MAX, LIQUIDITY_MIN
-from bot.core.views import ConfigShown, Result
+from bot.core.views import ConfigShown, ModeratorClaimed, Result
 
 MIN_DURATION_MAX = 30 * 86400
 SETTING_LIST_MAX = 50  # ids in moderators or moderator_roles
@@ -30,6 +30,20 @@ async def configure(cmd: Configure, r: Request) -> Result:
     if changed:
         await r.tx.communities.save_settings(settings)
     return ConfigShown(settings_items(settings), tuple(changed))
+
+
+async def claim_moderator(cmd: ClaimModerator, r: Request) -> Result:
+    """Make the sender the first moderator of a fresh community: one with no markets and no
+    moderators yet. Anywhere else, change nothing and say whether the sender moderates.
+
+    The console's local user claims this at start: whoever opens a new community first owns
+    it, and nobody becomes a moderator of a community already in use by starting a console."""
+    settings = r.settings
+    fresh = not (settings.moderators or settings.moderator_roles)
+    if r.is_moderator or not fresh or await r.tx.markets.get(1) is not None:
+        return ModeratorClaimed(r.actor.user_id, granted=False, moderator=r.is_moderator)
+    await r.tx.communities.save_settings(settings.with_changes(moderators=(r.actor.user_id,)))
+    return ModeratorClaimed(r.actor.user_id, granted=True, moderator=True)
 
 
 def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:

@@ -8,11 +8,25 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.core import grammar
-from bot.core.commands import ClaimDaily, CloseMarket, Configure, CreateMarket, ResolveMarket
+from bot.core.commands import (
+    ClaimDaily,
+    ClaimModerator,
+    CloseMarket,
+    Configure,
+    CreateMarket,
+    ResolveMarket,
+)
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.models import Actor, Context
 from bot.core.service import Service
-from bot.core.views import ConfigShown, DailyClaimed, MarketClosed, MarketCreated, MarketResolved
+from bot.core.views import (
+    ConfigShown,
+    DailyClaimed,
+    MarketClosed,
+    MarketCreated,
+    MarketResolved,
+    ModeratorClaimed,
+)
 from tests.flow import MOD, create, expect, run
 from tests.helpers import ctx
 from tests.world import World
@@ -153,3 +167,22 @@ async def test_a_refused_deadline_is_shown_in_the_communitys_time(service: Servi
     assert past.value.message == (
         "The deadline Sun 1 Mar 2026 23:59 Asia/Tokyo is in the past. Pick a time in the future."
     )
+
+
+async def test_the_first_moderator_is_claimed_only_on_a_fresh_community(
+    service: Service, world: World
+) -> None:
+    first = expect(await run(service, ClaimModerator(), "dora"), ModeratorClaimed)
+    assert (first.granted, first.moderator) == (True, True)
+    assert expect(await run(service, Configure(), "dora"), ConfigShown)  # she moderates now
+    again = expect(await run(service, ClaimModerator(), "dora"), ModeratorClaimed)
+    assert (again.granted, again.moderator) == (False, True)
+    other = expect(await run(service, ClaimModerator(), "eve"), ModeratorClaimed)
+    assert (other.granted, other.moderator) == (False, False)
+    # A community with markets is not fresh, even with no moderators configured.
+    markets = ctx("eve", community="busy")
+    await service.execute(CreateMarket(Q, "in 2 days"), markets)
+    busy = await service.execute(ClaimModerator(), ctx("eve", community="busy"))
+    assert busy == ModeratorClaimed("eve", granted=False, moderator=False)
+    with pytest.raises(NotAllowed):
+        await service.execute(Configure(), ctx("eve", community="busy"))
