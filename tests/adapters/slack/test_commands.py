@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -108,6 +109,15 @@ async def test_deadlines_are_read_the_way_the_workspace_writes_dates(
         "`05/06/2027` could be 5 Jun 2027 or 6 May 2027: write it year first, like 2027-06-05."
     )
     assert await snapshot(engine) == before
+
+
+async def test_help_examples_work_when_pasted_into_slack(slack: SlackDriver) -> None:
+    examples = re.findall(r"Example: `([^`]+)`", await slack.reply_text("help create"))
+    assert len(examples) == 3
+    for number, example in enumerate(examples, 1):
+        assert (await slack.reply_text(example, ADMIN)).startswith(f"Market #{number} created")
+    (overview,) = re.findall(r"Example: `([^`]+)`", await slack.reply_text("help"))
+    assert (await slack.reply_text(overview, ADMIN)).startswith("Market #4 created")
 
 
 async def test_admin_is_a_moderator_others_are_not(slack: SlackDriver) -> None:
