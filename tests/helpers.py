@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.adapters.cards import Coalescer
 from bot.core.models import Actor, CommunitySettings, Context
 from bot.core.service import Service
 from storage.engine import create_engine, migrate
@@ -131,3 +134,23 @@ async def ledger_check(engine: AsyncEngine) -> dict[str, int]:
 async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
     """Return every row of every table, to prove a refused request changed nothing."""
     return await invariants.snapshot(invariants.SqlProbe(engine))
+
+
+def record_runs(cards: Coalescer) -> list[float]:
+    """Record when a card coalescer starts each card edit (`time.monotonic()`), in order."""
+    starts: list[float] = []
+    edit = cards.action
+
+    async def timed(key: Hashable) -> None:
+        starts.append(time.monotonic())
+        await edit(key)
+
+    cards.action = timed
+    return starts
+
+
+def spaced(starts: list[float], interval: float) -> bool:
+    """Tell whether consecutive runs started at least `interval` seconds apart."""
+    # The coalescer stamps a run just before it starts, and timers never fire early by more
+    # than the clock's resolution: 1 ms of slack is plenty.
+    return all(b - a >= interval - 0.001 for a, b in itertools.pairwise(starts))

@@ -254,9 +254,11 @@ async def test_dotenv_configures_run_and_sigterm_during_startup_exits_cleanly(
     # A "gateway" that accepts connections and never answers: the Discord connection never
     # becomes ready, so start-up is still going on at SIGTERM.
     silent: list[asyncio.StreamWriter] = []
+    connected = asyncio.Event()
 
     async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         silent.append(writer)
+        connected.set()
 
     gateway = await asyncio.start_server(hold, "127.0.0.1", 0)
     gateway_port = gateway.sockets[0].getsockname()[1]
@@ -286,8 +288,11 @@ async def test_dotenv_configures_run_and_sigterm_during_startup_exits_cleanly(
     try:
         # The token and the API base from .env reached the adapter: it logged in and synced.
         await discord.wait_until(lambda: GUILD_ID in discord.commands, timeout=START_TIMEOUT)
-        await asyncio.sleep(0.5)
-        assert silent, "the bot never connected to the gateway"
+        try:
+            async with asyncio.timeout(START_TIMEOUT):
+                await connected.wait()
+        except TimeoutError:
+            raise AssertionError(f"no gateway connection:\n{running.log}") from None
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), STOP_TIMEOUT)

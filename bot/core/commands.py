@@ -19,9 +19,10 @@ class CreateMarket:
 
 @dataclass(frozen=True, slots=True)
 class ListMarkets:
-    """List markets with a status (open, closed, resolved or all)."""
+    """List markets with a status (open, closed, resolved or all), a page at a time."""
 
     status: str = "open"
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,9 @@ class ShowBalance:
 
 @dataclass(frozen=True, slots=True)
 class ShowPortfolio:
-    """Show your open positions."""
+    """Show your open positions, a page at a time."""
+
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,9 @@ class Configure:
 
 @dataclass(frozen=True, slots=True)
 class ListOverdue:
-    """List closed markets still waiting for a resolution (moderators)."""
+    """List closed markets still waiting for a resolution (moderators), a page at a time."""
+
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)

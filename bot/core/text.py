@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import singledispatch
 
 from bot.core.money import points, shares_text
@@ -25,6 +26,7 @@ from bot.core.views import (
     MarketUnresolved,
     ModeratorClaimed,
     OverdueShown,
+    Page,
     Payout,
     PortfolioShown,
     ResolutionReminder,
@@ -73,6 +75,45 @@ def percent(probability: float) -> str:
     if 99 < value < 100:
         return ">99%"
     return f"{value:.0f}%"
+
+
+def more_text(page: Page | None, command: Callable[[int], str]) -> str | None:
+    """Say what a page of a longer list leaves out and how to see it, or None when it shows
+    everything: `Showing 11–20 of 65 — `list open page:3` for more.` `command(n)` is how
+    the reader asks for page n on their platform."""
+    if page is None or page.pages == 1:
+        return None
+    if page.next is None:
+        return f"{showing(page)} — the last page; `{command(1)}` goes back."
+    return f"{showing(page)} — `{command(page.next)}` for more."
+
+
+def showing(page: Page) -> str:
+    """Say which items of a list a page shows: `Showing 10 of 65`, `Showing 11–20 of 65`."""
+    shown = f"{page.last}" if page.number == 1 else f"{page.first}–{page.last}"
+    return f"Showing {shown} of {page.total:,}"
+
+
+def failed_more_text(result: OverdueShown) -> str | None:
+    """Say how many undelivered announcements the overdue list leaves out, or None."""
+    total = result.failed_total
+    if total is None or total <= len(result.failed):
+        return None
+    return f"Showing the newest {len(result.failed)} of {total:,}; older ones are not listed."
+
+
+def page_command(result: MarketList | PortfolioShown | OverdueShown, number: int) -> str:
+    """The command, in the text grammar, that shows another page of a list."""
+    if isinstance(result, MarketList):
+        return f"list {result.status} page:{number}"
+    if isinstance(result, PortfolioShown):
+        return f"portfolio page:{number}"
+    return f"overdue page:{number}"
+
+
+def _with_more(lines: list[str], result: MarketList | PortfolioShown | OverdueShown) -> str:
+    more = more_text(result.page, lambda n: page_command(result, n))
+    return "\n".join([*lines, more] if more else lines)
 
 
 def status_line(card: MarketCard) -> str:
@@ -139,7 +180,7 @@ def _(result: MarketList) -> str:
             f"  #{card.number} {card.question} — {leader.name} {percent(leader.probability)}"
             f" · {status_line(card)}"
         )
-    return "\n".join(lines)
+    return _with_more(lines, result)
 
 
 @render.register
@@ -239,7 +280,7 @@ def _(result: PortfolioShown) -> str:
             f"  #{p.market} {p.outcome}: {shares_text(p.shares)} shares, cost "
             f"{points(p.net_cost)}, worth {points(p.value)} ({p.status}) — {p.question}"
         )
-    return "\n".join(lines)
+    return _with_more(lines, result)
 
 
 @render.register
@@ -281,6 +322,9 @@ def _(result: OverdueShown) -> str:
         for card in result.cards:
             closed = format_local(card.closed_at or card.closes_at, card.timezone)
             lines.append(f"  #{card.number} {card.question} — closed {closed}")
+        more = more_text(result.page, lambda n: page_command(result, n))
+        if more:
+            lines.append(more)
     else:
         lines.append("No markets are waiting for a resolution.")
     if result.failed:
@@ -291,6 +335,9 @@ def _(result: OverdueShown) -> str:
                 f"  {f.kind}{about} — gave up {format_utc(f.failed_at)} after {f.attempts} "
                 f"attempt{'s' if f.attempts != 1 else ''}: {f.error or 'unknown error'}"
             )
+        older = failed_more_text(result)
+        if older:
+            lines.append(older)
     return "\n".join(lines)
 
 

@@ -64,11 +64,52 @@ class MarketShown:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """Where the items a result shows sit in the whole list: page `number` (from 1) of pages
+    of `size` items, out of `total` items in all."""
+
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the whole list fills (at least one, even when it is empty)."""
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        """How many items come before this page."""
+        return (self.number - 1) * self.size
+
+    @property
+    def first(self) -> int:
+        """The 1-based position of this page's first item (0 when there is none)."""
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        """The 1-based position of this page's last item."""
+        return min(self.offset + self.size, self.total)
+
+    @property
+    def next(self) -> int | None:
+        """The next page's number, or None on the last page."""
+        return self.number + 1 if self.number < self.pages else None
+
+    @property
+    def previous(self) -> int | None:
+        """The previous page's number, or None on the first page."""
+        return self.number - 1 if self.number > 1 else None
+
+
+@dataclass(frozen=True, slots=True)
 class MarketList:
-    """Markets of a community with a status."""
+    """Markets of a community with a status, one page of them."""
 
     status: str
     cards: tuple[MarketCard, ...]
+    page: Page | None = None  # None: these are all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +227,12 @@ class PositionView:
 
 @dataclass(frozen=True, slots=True)
 class PortfolioShown:
-    """A user's positions."""
+    """A user's positions, one page of them."""
 
     user_id: str
     balance: int
     positions: tuple[PositionView, ...]
+    page: Page | None = None  # None: these are all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +284,8 @@ class OverdueShown:
 
     cards: tuple[MarketCard, ...]
     failed: tuple[FailedAnnouncement, ...] = ()
+    page: Page | None = None  # of the markets; None: these are all of them
+    failed_total: int | None = None  # how many announcements failed in all; None: `failed`
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +360,7 @@ RESULT_TYPES: dict[str, type] = {
         MarketCard,
         MarketCreated,
         MarketShown,
+        Page,
         MarketList,
         BetPlaced,
         SharesSold,

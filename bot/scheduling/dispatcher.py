@@ -96,27 +96,25 @@ class OutboxDispatcher:
     async def stop(self) -> None:
         """Deliver what is pending for up to `drain_timeout` seconds, then stop."""
         self._stopping = True
-        self._wake.set()
-        if self._loop_task is not None:
-            # Let a claim in progress finish and hand its rows to the workers: cancelled
-            # after the claim committed, those rows would stay leased, undelivered, until
-            # the lease ran out after a restart.
-            try:
-                async with asyncio.timeout(self.drain_timeout):
-                    await asyncio.shield(self._loop_task)
-            except TimeoutError:
-                self._loop_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._loop_task
-            self._loop_task = None
+        self.wake()
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         try:
             async with asyncio.timeout(self.drain_timeout):
+                if self._loop_task is not None:
+                    # Let a claim under way hand its rows to their workers: cancelled once
+                    # the claim committed, it would leave them leased to nobody, and the
+                    # drain would skip them until the lease ran out.
+                    await asyncio.wait({self._loop_task})
                 await self.drain()
         except TimeoutError:
             log.warning("stopping with announcements still pending; they go out on restart")
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
         for task in list(self._workers.values()):
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
@@ -127,9 +125,12 @@ class OutboxDispatcher:
         """Claim and deliver until nothing is due; return how many rows were claimed."""
         total = 0
         while True:
+            # A delivery still running may unblock its market's next row (or queue a failure
+            # notice): look again once it is done.
+            busy = bool(self._workers)
             claimed = await self.claim_once()
             await self._idle()
-            if not claimed:
+            if not claimed and not busy:
                 return total
             total += claimed
 
@@ -147,7 +148,7 @@ class OutboxDispatcher:
             except Exception:  # a database hiccup must not stop delivery for good
                 log.exception("claiming announcements failed")
                 claimed = 0
-            if claimed:
+            if claimed or self._stopping:
                 continue
             timeout = await self._sleep_time()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation

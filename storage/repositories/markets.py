@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.core.models import AccountKind, Market, MarketStatus
 from bot.core.ports import MarketDraft
@@ -35,24 +35,39 @@ class SqlMarkets:
         row = (await self.tx.exec(query, params)).first()
         return None if row is None else market_of(row)
 
-    async def with_status(self, statuses: Sequence[MarketStatus], limit: int) -> list[Market]:
-        """Return markets with one of the statuses, newest first."""
+    async def with_status(
+        self, statuses: Sequence[MarketStatus], limit: int, offset: int = 0
+    ) -> list[Market]:
+        """Return markets with one of the statuses, newest first: `limit` of them, after
+        skipping the first `offset`."""
         m = t.market
         rows = await self.tx.exec(
             select(m)
             .where(m.c.community_id == self.tx.community.id, m.c.status.in_(list(statuses)))
             .order_by(m.c.number.desc())
             .limit(limit)
+            .offset(offset)
         )
         return [market_of(r) for r in rows]
 
-    async def overdue(self) -> list[Market]:
-        """Return closed, unresolved markets, oldest deadline first."""
+    async def count(self, statuses: Sequence[MarketStatus]) -> int:
+        """Return how many markets have one of the statuses."""
+        m = t.market
+        query = select(func.count()).where(
+            m.c.community_id == self.tx.community.id, m.c.status.in_(list(statuses))
+        )
+        return int((await self.tx.exec(query)).scalar_one())
+
+    async def overdue(self, limit: int | None = None, offset: int = 0) -> list[Market]:
+        """Return closed, unresolved markets, oldest deadline first (then by number): `limit`
+        of them (None: all), after skipping the first `offset`."""
         m = t.market
         rows = await self.tx.exec(
             select(m)
             .where(m.c.community_id == self.tx.community.id, m.c.status == MarketStatus.CLOSED)
             .order_by(m.c.closes_at, m.c.number)
+            .limit(limit)
+            .offset(offset)
         )
         return [market_of(r) for r in rows]
 

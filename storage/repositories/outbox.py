@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.models import AnnouncementKind, Market
 from bot.core.views import FailedAnnouncement
@@ -84,3 +84,11 @@ class SqlOutbox:
             )
             for r in rows
         ]
+
+    async def count_failed(self) -> int:
+        """Return how many of the community's announcements were given up on."""
+        o = t.outbox
+        query = select(func.count()).where(
+            o.c.community_id == self.tx.community.id, o.c.failed_at.is_not(None)
+        )
+        return int((await self.tx.exec(query)).scalar_one())

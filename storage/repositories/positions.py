@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 
 from bot.core.models import UNSETTLED, Holding, Market, Position
 from storage import tables as t
@@ -56,21 +56,20 @@ class SqlPositions:
         else:
             await self.tx.exec(_POSITION_UPDATE, {"p_id": position.id, **values})
 
-    async def holdings(self, account_id: int | None = None) -> list[Holding]:
-        """Return positions with shares in unsettled markets (of one account, or all users)."""
+    async def holdings(
+        self, account_id: int | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[Holding]:
+        """Return positions with shares in unsettled markets (of one account, or all users),
+        by market number then outcome: `limit` of them (None: all), after skipping `offset`."""
         p, m = t.position, t.market
         query = (
             select(p, *[c.label(f"m_{c.name}") for c in m.c])
             .join(m, m.c.id == p.c.market_id)
-            .where(
-                m.c.community_id == self.tx.community.id,
-                m.c.status.in_(list(UNSETTLED)),
-                p.c.shares > 0,
-            )
-            .order_by(m.c.number, p.c.outcome)
+            .where(*self._held(account_id))
+            .order_by(m.c.number, p.c.outcome, p.c.id)
+            .limit(limit)
+            .offset(offset)
         )
-        if account_id is not None:
-            query = query.where(p.c.account_id == account_id)
         markets: dict[int, Market] = {}
         holdings: list[Holding] = []
         for row in await self.tx.exec(query):
@@ -80,6 +79,27 @@ class SqlPositions:
                 market = markets[row.market_id] = market_of(Fields(fields))
             holdings.append(Holding(market, position_of(row)))
         return holdings
+
+    async def count_holdings(self, account_id: int) -> int:
+        """Return how many positions `holdings(account_id)` returns in all."""
+        p, m = t.position, t.market
+        query = (select(func.count()).select_from(p).join(m, m.c.id == p.c.market_id)).where(
+            *self._held(account_id)
+        )
+        return int((await self.tx.exec(query)).scalar_one())
+
+    def _held(self, account_id: int | None) -> list[ColumnElement[bool]]:
+        """Conditions of a holding: shares in an unsettled market of the community (of one
+        account, or of anyone)."""
+        p, m = t.position, t.market
+        held = [
+            m.c.community_id == self.tx.community.id,
+            m.c.status.in_(list(UNSETTLED)),
+            p.c.shares > 0,
+        ]
+        if account_id is not None:
+            held.append(p.c.account_id == account_id)
+        return held
 
     async def winning_stakes(self, market_id: int, outcome: int) -> list[tuple[int, int]]:
         """Return (account id, stake) of an outcome's stakers, earliest stake first."""

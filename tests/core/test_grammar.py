@@ -247,7 +247,7 @@ def test_list_refusals() -> None:
         "`pending` is not a market status — use open, closed, resolved, cancelled or all."
     )
     assert refused("list open closed") == (
-        "Unexpected `closed`. Usage: `list [open|closed|resolved|cancelled|all]`"
+        "Unexpected `closed`. Usage: `list [open|closed|resolved|cancelled|all] [page:<n>]`"
     )
 
 
@@ -541,10 +541,10 @@ def test_simple_commands(text: str, expected: Command) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("portfolio mine", "Unexpected `mine`. Usage: `portfolio`"),
+        ("portfolio mine", "Unexpected `mine`. Usage: `portfolio [page:<n>]`"),
         ("leaderboard 10", "Unexpected `10`. Usage: `leaderboard`"),
         ("daily please", "Unexpected `please`. Usage: `daily`"),
-        ("overdue 3", "Unexpected `3`. Usage: `overdue`"),
+        ("overdue 3", "Unexpected `3`. Usage: `overdue [page:<n>]`"),
         ("help bet sell", "Unexpected `sell`. Usage: `help [command]`"),
         ("help frobnicate", "Unknown command `frobnicate`. Try `help`."),
         ("help bett", "Unknown command `bett`. Did you mean `bet`? Try `help`."),

@@ -820,6 +820,11 @@ class MemoryLedger:
             self.tx.tables.update("account", account, balance=row["balance"] + delta)
 
 
+def _window(rows: list[Row], limit: int | None, offset: int) -> list[Row]:
+    """The rows SQL's `LIMIT limit OFFSET offset` keeps (no limit when None)."""
+    return rows[offset:] if limit is None else rows[offset : offset + limit]
+
+
 class MemoryMarkets:
     """Implements `bot.core.ports.Markets`."""
 
@@ -834,17 +839,25 @@ class MemoryMarkets:
         found = self.tx.tables.where("market", community_id=self.tx.community.id, number=number)
         return market_of(found[0]) if found else None
 
-    async def with_status(self, statuses: Sequence[MarketStatus], limit: int) -> list[Market]:
-        """Return markets with one of the statuses, newest first."""
+    async def with_status(
+        self, statuses: Sequence[MarketStatus], limit: int, offset: int = 0
+    ) -> list[Market]:
+        """Return markets with one of the statuses, newest first: `limit` of them, after
+        skipping the first `offset`."""
         found = [m for m in self._mine() if m["status"] in statuses]
         found.sort(key=lambda m: -m["number"])
-        return [market_of(m) for m in found[:limit]]
+        return [market_of(m) for m in _window(found, limit, offset)]
 
-    async def overdue(self) -> list[Market]:
-        """Return closed, unresolved markets, oldest deadline first."""
+    async def count(self, statuses: Sequence[MarketStatus]) -> int:
+        """Return how many markets have one of the statuses."""
+        return sum(1 for m in self._mine() if m["status"] in statuses)
+
+    async def overdue(self, limit: int | None = None, offset: int = 0) -> list[Market]:
+        """Return closed, unresolved markets, oldest deadline first (then by number): `limit`
+        of them (None: all), after skipping the first `offset`."""
         found = [m for m in self._mine() if m["status"] == MarketStatus.CLOSED]
         found.sort(key=lambda m: (m["closes_at"], m["number"]))
-        return [market_of(m) for m in found]
+        return [market_of(m) for m in _window(found, limit, offset)]
 
     async def add(self, draft: MarketDraft) -> Market:
         """Store a new market with the next number and its own escrow account."""
@@ -966,8 +979,28 @@ class MemoryPositions:
         else:
             self.tx.tables.update("position", position.id, **values)
 
-    async def holdings(self, account_id: int | None = None) -> list[Holding]:
-        """Return positions with shares in unsettled markets (of one account, or all users)."""
+    async def holdings(
+        self, account_id: int | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[Holding]:
+        """Return positions with shares in unsettled markets (of one account, or all users),
+        by market number then outcome: `limit` of them (None: all), after skipping `offset`."""
+        unsettled, rows = self._held(account_id)
+        markets: dict[int, Market] = {}
+        holdings: list[Holding] = []
+        for row in _window(rows, limit, offset):
+            market = markets.get(row["market_id"])
+            if market is None:
+                market = markets[row["market_id"]] = market_of(unsettled[row["market_id"]])
+            holdings.append(Holding(market, position_of(row)))
+        return holdings
+
+    async def count_holdings(self, account_id: int) -> int:
+        """Return how many positions `holdings(account_id)` returns in all."""
+        return len(self._held(account_id)[1])
+
+    def _held(self, account_id: int | None) -> tuple[dict[int, Row], list[Row]]:
+        """The community's unsettled markets by id, and the positions with shares in them (of
+        one account, or of anyone) by market number, outcome and id."""
         tables = self.tx.tables
         unsettled = {
             m["id"]: m
@@ -982,14 +1015,7 @@ class MemoryPositions:
             and (account_id is None or p["account_id"] == account_id)
         ]
         rows.sort(key=lambda p: (unsettled[p["market_id"]]["number"], p["outcome"], p["id"]))
-        markets: dict[int, Market] = {}
-        holdings: list[Holding] = []
-        for row in rows:
-            market = markets.get(row["market_id"])
-            if market is None:
-                market = markets[row["market_id"]] = market_of(unsettled[row["market_id"]])
-            holdings.append(Holding(market, position_of(row)))
-        return holdings
+        return unsettled, rows
 
     async def winning_stakes(self, market_id: int, outcome: int) -> list[tuple[int, int]]:
         """Return (account id, stake) of an outcome's stakers, earliest stake first."""
@@ -1162,6 +1188,11 @@ class MemoryOutbox:
                 )
             )
         return failed
+
+    async def count_failed(self) -> int:
+        """Return how many of the community's announcements were given up on."""
+        found = self.tx.tables.where("outbox", community_id=self.tx.community.id)
+        return sum(1 for r in found if r["failed_at"] is not None)
 
 
 class MemoryCommunities:

@@ -144,6 +144,14 @@ async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[Any]:
         return list((await conn.execute(text(sql), params)).all())
 
 
+async def outbox_settled(engine: AsyncEngine) -> bool:
+    """Tell whether every queued announcement has been delivered (or given up on)."""
+    pending = await rows(
+        engine, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+    )
+    return bool(pending[0][0] == 0)
+
+
 async def wait_for(predicate: Callable[[], Any], within: float = 10.0, every: float = 0.02) -> None:
     """Wait until `predicate()` (sync or async) is truthy."""
     deadline = time.monotonic() + within

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import grammar, serialize
 from bot.core.errors import DeliveryFailed
-from bot.core.views import AnnouncementFailed
+from bot.core.ports import OutboxClaim, OutboxMessage
+from bot.core.views import AnnouncementFailed, Result
 from bot.scheduling.dispatcher import OutboxDispatcher
 from storage.claims import SqlClaims
 from storage.store import SqlStore
@@ -167,3 +171,99 @@ async def test_lost_lease_is_not_delivered(engine: AsyncEngine, clock: FakeClock
     assert not await claims.renew(first[0].message.id, first[0].token, clock.now())
     assert await claims.mark_delivered(second[0].message.id, second[0].token, clock.now())
     assert not await claims.mark_delivered(first[0].message.id, first[0].token, clock.now())
+
+
+class GatedClaims(SqlClaims):
+    """Claims whose `claim_outbox` holds its result until the test opens the gate, as if the
+    claim had committed and the dispatcher were still waiting for the database's answer."""
+
+    def __init__(self, store: SqlStore) -> None:
+        super().__init__(store)
+        self.claimed = asyncio.Event()  # set once a claim that found rows committed
+        self.gate = asyncio.Event()
+
+    async def claim_outbox(
+        self, now: datetime, platforms: Sequence[str], limit: int, lease: float
+    ) -> list[OutboxClaim]:
+        """Claim as usual; hold a non-empty result until the gate opens."""
+        claims = await super().claim_outbox(now, platforms, limit, lease)
+        if claims:
+            self.claimed.set()
+            await self.gate.wait()
+        return claims
+
+
+async def test_stop_during_a_claim_still_delivers_the_claimed_rows(engine: AsyncEngine) -> None:
+    """SIGTERM just after a command queued an announcement: the dispatcher is mid-claim (the
+    rows are leased to it), and stopping must deliver them rather than abandon the lease."""
+    service = real_service(engine)
+    announcer = RecordingAnnouncer()
+    assert isinstance(service.store, SqlStore)
+    claims = GatedClaims(service.store)
+    outbox = OutboxDispatcher(service, claims, [announcer], poll=60)  # type: ignore[list-item]
+    service.on_outbox = outbox.wake
+    await outbox.start()
+    await create_market(service, soon(3600))
+    async with asyncio.timeout(10):
+        await claims.claimed.wait()
+    stopping = asyncio.create_task(outbox.stop())
+    await wait_for(lambda: outbox._stopping, within=5)
+    claims.gate.set()
+    async with asyncio.timeout(10):
+        await stopping
+    assert announcer.kinds() == ["created"]
+
+
+class HeldAnnouncer(RecordingAnnouncer):
+    """Records announcements; posting a `created` one waits until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posting = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def announce(self, message: OutboxMessage, result: Result) -> str | None:
+        """Hold `created` posts until released, then record as usual."""
+        if message.kind == "created":
+            self.posting.set()
+            await self.release.wait()
+        return await super().announce(message, result)
+
+
+class CountedClaims(SqlClaims):
+    """Claims that count finished `claim_outbox` calls, so a test can wait for the next one."""
+
+    def __init__(self, store: SqlStore) -> None:
+        super().__init__(store)
+        self.calls = 0
+
+    async def claim_outbox(
+        self, now: datetime, platforms: Sequence[str], limit: int, lease: float
+    ) -> list[OutboxClaim]:
+        """Claim as usual and count the call."""
+        try:
+            return await super().claim_outbox(now, platforms, limit, lease)
+        finally:
+            self.calls += 1
+
+
+async def test_drain_delivers_a_row_unblocked_while_draining(engine: AsyncEngine) -> None:
+    """A market's `closed` waits for its `created`; if `created` is still being posted when the
+    drain looks (and finds nothing else due), the drain must look again once it is posted."""
+    service = real_service(engine)
+    announcer = HeldAnnouncer()
+    assert isinstance(service.store, SqlStore)
+    claims = CountedClaims(service.store)
+    outbox = OutboxDispatcher(service, claims, [announcer], post_interval={"console": 0})  # type: ignore[list-item]
+    await create_market(service, soon(3600))
+    await service.execute(grammar.parse("close 1"), ctx("al"))
+    assert await outbox.claim_once() == 1  # `created`; `closed` waits behind it
+    async with asyncio.timeout(10):
+        await announcer.posting.wait()
+    calls = claims.calls
+    draining = asyncio.create_task(outbox.drain())
+    await wait_for(lambda: claims.calls > calls, within=5)  # the drain's claim found nothing
+    announcer.release.set()
+    async with asyncio.timeout(10):
+        await draining
+    assert announcer.kinds() == ["created", "closed"]

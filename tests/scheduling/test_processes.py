@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from storage import tables
 from storage.engine import create_engine
 from tests.helpers import fresh_database
 from tests.scheduling.support import create_market, real_service, rows, soon, wait_for
@@ -98,38 +99,42 @@ async def stop_worker(proc: asyncio.subprocess.Process) -> None:
 async def test_sigkill_with_pending_announcements(tmp_path: Path) -> None:
     async with fresh_database("sqlite", str(tmp_path)) as url, Recorder().serve() as recorder:
         engine = create_engine(url)
-        service = real_service(engine)
-        deadline = soon(2)
-        for channel in ("c1", "c2", "c3"):
-            await create_market(service, deadline, channel=channel)
-        await engine.dispose()
+        everything = ["closed"] * 3 + ["created"] * 3 + ["reminder"] * 3
 
-        recorder.hang = True  # the platform takes posts but never answers
-        first = await start_worker(url, recorder)
-        try:
-            await wait_for(lambda: recorder.seen >= 3, within=10)
-            await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
-        finally:
-            first.kill()  # SIGKILL: no clean-up, claims left behind
-            await first.wait()
-        assert first.returncode == -signal.SIGKILL
+        async def all_queued() -> bool:
+            pending = await rows(engine, "SELECT kind FROM outbox WHERE delivered_at IS NULL")
+            return sorted(r[0] for r in pending) == everything
 
-        engine = create_engine(url)
         try:
+            service = real_service(engine)
+            for channel in ("c1", "c2", "c3"):
+                await create_market(service, soon(3600), channel=channel)
+
+            recorder.hang = True  # the platform takes posts but never answers
+            first = await start_worker(url, recorder)
+            try:
+                await wait_for(lambda: recorder.seen >= 3, within=10)
+                # The deadlines pass while the cards' posts hang (moved to now rather than
+                # set seconds ahead, which a slow start-up could overtake): the markets close,
+                # and their closing announcements and reminders queue up behind the cards.
+                async with engine.begin() as conn:
+                    now = datetime.now(UTC).replace(microsecond=0)
+                    await conn.execute(update(tables.market).values(closes_at=now))
+                await wait_for(all_queued, within=20)
+            finally:
+                first.kill()  # SIGKILL: no clean-up, claims left behind
+                await first.wait()
+            assert first.returncode == -signal.SIGKILL
             closed = await rows(engine, "SELECT number, closed_at FROM market ORDER BY number")
             assert len(closed) == 3 and all(r[1] is not None for r in closed)
-            pending = await rows(engine, "SELECT kind FROM outbox WHERE delivered_at IS NULL")
-            assert (
-                sorted(r[0] for r in pending) == ["closed"] * 3 + ["created"] * 3 + ["reminder"] * 3
-            )
             assert not recorder.answered
 
             recorder.hang = False
             second = await start_worker(url, recorder)
             try:
                 await wait_for(lambda: len(recorder.answered) >= 9, within=15)
-                await asyncio.sleep(1)  # room for a duplicate to show up
             finally:
+                # Once it has exited, no duplicate can show up any more.
                 await stop_worker(second)
             assert len(recorder.answered) == 9
             assert set(recorder.answered.values()) == {1}
@@ -157,10 +162,7 @@ async def test_two_processes_close_and_announce_1000_markets_once(tmp_path: Path
                     )
 
             await asyncio.gather(*(create(n) for n in range(markets)))
-            # Everything falls due at the same moment, a few seconds from now.
-            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
             async with engine.begin() as conn:
-                await conn.execute(text("UPDATE market SET closes_at = :due"), {"due": due})
                 # The cards were posted long ago; what is under test is closing and announcing.
                 await conn.execute(text("UPDATE outbox SET delivered_at = now()"))
 
@@ -169,9 +171,13 @@ async def test_two_processes_close_and_announce_1000_markets_once(tmp_path: Path
                 start_worker(url, recorder, OUTBOX_LEASE="30"),
             )
             try:
-                await wait_for(lambda: len(recorder.answered) >= 2 * markets, within=40, every=0.2)
-                await asyncio.sleep(1)
+                # Once both are serving, everything falls due at the same moment.
+                async with engine.begin() as conn:
+                    await conn.execute(text("UPDATE market SET closes_at = now()"))
+                # An upper bound, not a pace: with both cores busy 2,000 posts took 41 s.
+                await wait_for(lambda: len(recorder.answered) >= 2 * markets, within=180, every=0.2)
             finally:
+                # Once they have exited, no duplicate can show up any more.
                 for proc in workers:
                     await stop_worker(proc)
 

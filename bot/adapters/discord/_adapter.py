@@ -162,7 +162,11 @@ class DiscordAdapter:
         log.info("discord: connected as %s to %d server(s)", client.user, len(client.guilds))
 
     async def stop(self) -> None:
-        """Land pending card edits, disconnect, and restore discord.py's URLs."""
+        """Let commands being answered finish, land pending card edits, disconnect, and
+        restore discord.py's URLs."""
+        # The answer of a deferred command is sent through the client: close it only after
+        # (closing leaves the command running without a session, its connection mid-write).
+        await self.interactions.inflight.wait_idle(within=STOP_TIMEOUT)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(STOP_TIMEOUT):
                 await self.cards.flush()

@@ -33,6 +33,8 @@ Interaction = discord.Interaction[Any]
 _MARKET = "The market's number (type a number or words of its question)"
 _OUTCOME = "An outcome of that market, by name or number"
 _WHEN = 'A date (2026-12-31), a date and time (2026-12-31 17:00) or "in 3 days"'
+_PAGE = "Which page of the list to show (default: the first)"
+Page = app_commands.Range[int, 1, None]
 
 
 async def _markets(interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -90,15 +92,16 @@ class MarketCommands(app_commands.Group, name="market"):
         )
 
     @app_commands.command(name="list")
-    @app_commands.describe(status="Which markets to list (default: open)")
+    @app_commands.describe(status="Which markets to list (default: open)", page=_PAGE)
     async def list_(
         self,
         interaction: Interaction,
         status: Literal["open", "closed", "resolved", "cancelled", "all"] = "open",
+        page: Page = 1,
     ) -> None:
         """List this server's markets."""
         await handler_of(interaction).run(
-            interaction, lambda: ListMarkets(status=status), public=True
+            interaction, lambda: ListMarkets(status=status, page=page), public=True
         )
 
     @app_commands.command()
@@ -157,9 +160,10 @@ class MarketCommands(app_commands.Group, name="market"):
         await handler_of(interaction).run(interaction, lambda: UnresolveMarket(market=market))
 
     @app_commands.command()
-    async def overdue(self, interaction: Interaction) -> None:
+    @app_commands.describe(page=_PAGE)
+    async def overdue(self, interaction: Interaction, page: Page = 1) -> None:
         """List closed markets waiting for a resolution, and failed announcements (moderators)."""
-        await handler_of(interaction).run(interaction, ListOverdue)
+        await handler_of(interaction).run(interaction, lambda: ListOverdue(page=page))
 
     @app_commands.command()
     @app_commands.describe(market=_MARKET)
@@ -208,9 +212,10 @@ async def balance(interaction: Interaction, user: discord.User | None = None) ->
 
 @app_commands.command(name="portfolio")
 @app_commands.guild_only()
-async def portfolio(interaction: Interaction) -> None:
+@app_commands.describe(page=_PAGE)
+async def portfolio(interaction: Interaction, page: Page = 1) -> None:
     """Show your open positions."""
-    await handler_of(interaction).run(interaction, ShowPortfolio)
+    await handler_of(interaction).run(interaction, lambda: ShowPortfolio(page=page))
 
 
 @app_commands.command(name="leaderboard")

@@ -8,8 +8,8 @@ from functools import singledispatch
 
 import discord
 
-from bot.core.money import points
-from bot.core.text import bar, funding_text, percent, render
+from bot.core.money import points, shares_text
+from bot.core.text import bar, failed_more_text, funding_text, more_text, percent, render
 from bot.core.views import (
     FailedAnnouncement,
     MarketCard,
@@ -19,6 +19,7 @@ from bot.core.views import (
     MarketShown,
     OverdueShown,
     Payout,
+    PortfolioShown,
     Result,
 )
 
@@ -29,6 +30,13 @@ DESCRIPTION_MAX = 4096
 FIELD_MAX = 1024
 PINGS_MAX = 100  # Discord refuses a message whose allowed_mentions.users lists more ids
 BAR_WIDTH = 12
+# Of a question and an outcome's name on a line of a list, once escaped: a page of the longest
+# lines still fits a description; `/market show` has the whole text.
+LINE_QUESTION = 200
+LINE_NAME = 60
+# Of a line of the portfolio (whose page must fit 2,000 characters of content).
+PORTFOLIO_LINE = 180
+FAILED_ERROR = 80  # of an undelivered announcement's error, so ten fit beside the markets
 NO_MENTIONS = discord.AllowedMentions.none()
 
 COLOURS = {
@@ -65,6 +73,32 @@ class Reply:
 def clip(text: str, limit: int) -> str:
     """Shorten text to a Discord limit, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short(text: str, limit: int) -> str:
+    """Escape user text for markdown, shortened to `limit` characters without splitting an
+    escape (a lone backslash would escape the ellipsis)."""
+    escaped = discord.utils.escape_markdown(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    if (len(cut) - len(cut.rstrip("\\"))) % 2:
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def more_line(result: MarketList | PortfolioShown | OverdueShown) -> list[str]:
+    """The line saying what a page leaves out and the slash command that shows more."""
+    return [more] if (more := more_text(result.page, lambda n: page_command(result, n))) else []
+
+
+def page_command(result: MarketList | PortfolioShown | OverdueShown, number: int) -> str:
+    """The slash command that shows another page of a list."""
+    if isinstance(result, MarketList):
+        return f"/market list status:{result.status} page:{number}"
+    if isinstance(result, PortfolioShown):
+        return f"/portfolio page:{number}"
+    return f"/market overdue page:{number}"
 
 
 def when(moment: datetime) -> str:
@@ -158,17 +192,34 @@ def _(result: MarketList) -> Reply:
         leader = max(card.outcomes, key=lambda o: o.probability)
         deadline = card.closed_at or card.closes_at
         verb = "closes" if card.status == "open" else "closed"
-        settled = f" → **{card.resolution}**" if card.resolution else ""
+        settled = f" → **{short(card.resolution, LINE_NAME)}**" if card.resolution else ""
         lines.append(
-            f"**#{card.number}** {discord.utils.escape_markdown(card.question)} — "
-            f"{discord.utils.escape_markdown(leader.name)} {percent(leader.probability)}"
+            f"**#{card.number}** {short(card.question, LINE_QUESTION)} — "
+            f"{short(leader.name, LINE_NAME)} {percent(leader.probability)}"
             f"{settled} · {verb} <t:{int(deadline.timestamp())}:R>"
         )
     embed = discord.Embed(
         title=f"{result.status.capitalize()} markets",
-        description=clip("\n".join(lines), DESCRIPTION_MAX),
+        description=clip("\n".join(lines + more_line(result)), DESCRIPTION_MAX),
     )
     return Reply(embeds=(embed,))
+
+
+@reply.register
+def _(result: PortfolioShown) -> Reply:
+    if not result.positions:
+        return _text(result)
+    head = f"Balance: {points(result.balance)} points. Positions:"
+    lines = []
+    for p in result.positions:
+        line = (
+            f"#{p.market} {short(p.outcome, LINE_NAME)}: {shares_text(p.shares)} shares, cost "
+            f"{points(p.net_cost)}, worth {points(p.value)} ({p.status}) — "
+        )
+        lines.append(line + short(p.question, max(PORTFOLIO_LINE - len(line), 20)))
+    more = more_line(result)
+    room = CONTENT_MAX - len(head) - sum(len(m) + 1 for m in more) - 1
+    return Reply(content="\n".join([head, clip("\n".join(lines), room), *more]))
 
 
 def user_ids(values: tuple[str, ...]) -> tuple[int, ...]:
@@ -242,11 +293,22 @@ def extended_text(result: MarketExtended) -> str:
 def _failed_line(failed: FailedAnnouncement) -> str:
     about = f" of #{failed.market}" if failed.market is not None else ""
     where = f" in <#{failed.channel}>" if failed.channel and failed.channel.isdigit() else ""
-    error = discord.utils.escape_markdown(failed.error or "unknown error")
+    error = short(failed.error or "unknown error", FAILED_ERROR)
     return (
         f"`{failed.kind}`{about}{where} · gave up {ago(failed.failed_at)} after "
-        f"{plural(failed.attempts, 'attempt')}: {clip(error, 200)}"
+        f"{plural(failed.attempts, 'attempt')}: {error}"
     )
+
+
+def _fields(lines: list[str]) -> list[str]:
+    """Group lines into field values of at most FIELD_MAX characters each."""
+    values: list[str] = []
+    for line in lines:
+        if values and len(values[-1]) + 1 + len(line) <= FIELD_MAX:
+            values[-1] += "\n" + line
+        else:
+            values.append(clip(line, FIELD_MAX))
+    return values
 
 
 @reply.register
@@ -259,23 +321,22 @@ def _(result: OverdueShown) -> Reply:
     embed = discord.Embed(title="Waiting for a resolution", colour=COLOURS["closed"])
     if result.cards:
         lines = [
-            f"**#{card.number}** {question_text(card)} · closed "
-            f"{ago(card.closed_at or card.closes_at)} · created by <@{card.creator_user}>"
-            if card.creator_user.isdigit()
-            else f"**#{card.number}** {question_text(card)} · closed "
+            f"**#{card.number}** {short(card.question, LINE_QUESTION)} · closed "
             f"{ago(card.closed_at or card.closes_at)}"
+            + (f" · created by <@{card.creator_user}>" if card.creator_user.isdigit() else "")
             for card in result.cards
         ]
         embed.description = clip(
-            "Oldest first; resolve with `/market resolve`.\n" + "\n".join(lines),
+            "\n".join(
+                ["Oldest first; resolve with `/market resolve`.", *lines, *more_line(result)]
+            ),
             DESCRIPTION_MAX,
         )
     else:
         embed.description = "No markets are waiting for a resolution."
-    if result.failed:
-        embed.add_field(
-            name="Announcements that could not be delivered (newest first)",
-            value=clip("\n".join(_failed_line(f) for f in result.failed), FIELD_MAX),
-            inline=False,
-        )
+    older = failed_more_text(result)
+    failed = [_failed_line(f) for f in result.failed] + ([older] if older else [])
+    for n, value in enumerate(_fields(failed) if result.failed else []):
+        name = "Announcements that could not be delivered (newest first)"
+        embed.add_field(name=name if n == 0 else "…and", value=value, inline=False)
     return Reply(embeds=(embed,))

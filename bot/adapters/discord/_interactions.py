@@ -13,6 +13,7 @@ from discord import app_commands
 from bot.adapters.discord._buttons import card_view
 from bot.adapters.discord._embeds import NO_MENTIONS, Reply, clip, reply
 from bot.adapters.discord._modals import BetModal
+from bot.adapters.inflight import InFlight
 from bot.core.commands import Command, changes_state
 from bot.core.errors import InvalidInput, PredictError
 from bot.core.grammar import parse_market_id
@@ -84,6 +85,8 @@ class Interactions:
         # Answer directly if the service is this quick, else defer: Discord allows 3 s.
         self.respond_within = respond_within
         self.on_card_changed = on_card_changed
+        # Commands and clicks still being answered, which shutdown waits for.
+        self.inflight = InFlight()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -101,6 +104,12 @@ class Interactions:
         database never delays the acknowledgement. A read answers in the first callback if the
         service is quick enough, else defers too.
         """
+        async with self.inflight.track():
+            await self._run(interaction, build, public)
+
+    async def _run(
+        self, interaction: discord.Interaction[Any], build: Callable[[], Command], public: bool
+    ) -> None:
         try:
             ctx = context_of(interaction)
             command = build()
@@ -200,6 +209,12 @@ class Interactions:
         self, interaction: discord.Interaction[Any], number: int, index: int, label: str
     ) -> None:
         """Open the points modal for a card's outcome button, or say why betting has ended."""
+        async with self.inflight.track():
+            await self._open_bet(interaction, number, index, label)
+
+    async def _open_bet(
+        self, interaction: discord.Interaction[Any], number: int, index: int, label: str
+    ) -> None:
         try:
             community = guild_of(interaction)
         except PredictError as error:

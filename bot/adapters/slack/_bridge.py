@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.cards import Coalescer
 from bot.adapters.inflight import InFlight
 from bot.adapters.slack import blocks, forms
-from bot.core.commands import Command, ShowPortfolio
+from bot.core.commands import Command, ListMarkets, ShowPortfolio
 from bot.core.errors import PredictError
 from bot.core.models import Actor, Context
 from bot.core.service import Service
@@ -25,6 +25,7 @@ from bot.core.views import (
     MarketCard,
     MarketClosed,
     MarketExtended,
+    MarketList,
     MarketResolved,
     MarketUnresolved,
     PortfolioShown,
@@ -152,8 +153,12 @@ class Bridge:
             log.exception("slack command %r failed (request %s)", command, ctx.request_id)
             await self._safe_reply(reply, GENERIC_FAILURE, None)
             return None
+        # The card edit is scheduled before the reply goes out, so that whoever sees the reply
+        # (a user, a test) can rely on the edit being on its way.
+        self.touch_card_of(result, ctx)
         await self._safe_reply(reply, *blocks.reply(result))
-        await self.follow_up(result, ctx, refresh_home=refresh_home)
+        if refresh_home and isinstance(result, _HOME_CHANGES):
+            await self.publish_home(ctx)
         return result
 
     async def _safe_reply(self, reply: Reply, text: str, extra: list[blocks.Block] | None) -> None:
@@ -162,12 +167,10 @@ class Bridge:
         except Exception:  # the command is done; a lost reply must not look like a failure
             log.exception("slack reply failed")
 
-    async def follow_up(self, result: Result, ctx: Context, *, refresh_home: bool = True) -> None:
-        """Schedule card edits and refresh the user's home after a change."""
+    def touch_card_of(self, result: Result, ctx: Context) -> None:
+        """Schedule the edit of the card a result changed, if any."""
         if isinstance(result, _CARD_CHANGES):
             self.touch_card(ctx.community, result.card.number)
-        if refresh_home and isinstance(result, _HOME_CHANGES):
-            await self.publish_home(ctx)
 
     def touch_card(self, team: str, number: int) -> None:
         """Ask for a market's posted card to be edited soon (bursts coalesce)."""
@@ -189,18 +192,25 @@ class Bridge:
             channel=channel, ts=ts, text=blocks.card_fallback(card), blocks=blocks.card_blocks(card)
         )
 
-    async def publish_home(self, ctx: Context, notice: str | None = None) -> None:
-        """Publish a user's App Home tab."""
+    async def publish_home(
+        self, ctx: Context, notice: str | None = None, pages: tuple[int, int] = (1, 1)
+    ) -> None:
+        """Publish a user's App Home tab with some pages of their positions and of the open
+        markets; pages that no longer exist show the first ones and say why."""
         async with self.inflight.track():
-            await self._publish_home(ctx, notice)
+            await self._publish_home(ctx, notice, pages)
 
-    async def _publish_home(self, ctx: Context, notice: str | None) -> None:
+    async def _publish_home(self, ctx: Context, notice: str | None, pages: tuple[int, int]) -> None:
         try:
-            portfolio = await self.service.execute(
-                ShowPortfolio(), Context(ctx.platform, ctx.community, ctx.actor)
-            )
-            assert isinstance(portfolio, PortfolioShown)
-            markets = await self.service.open_markets(PLATFORM, ctx.community)
+            reader = Context(ctx.platform, ctx.community, ctx.actor)
+            try:
+                portfolio = await self.service.execute(ShowPortfolio(page=pages[0]), reader)
+                markets = await self.service.execute(ListMarkets("open", page=pages[1]), reader)
+            except PredictError as refusal:  # a list shrank since its button was drawn
+                notice = blocks.text_reply(refusal.message)[0]
+                portfolio = await self.service.execute(ShowPortfolio(), reader)
+                markets = await self.service.execute(ListMarkets("open"), reader)
+            assert isinstance(portfolio, PortfolioShown) and isinstance(markets, MarketList)
             view = forms.home_view(portfolio, markets, notice)
             await self.client.views_publish(user_id=ctx.actor.user_id, view=view)
         except Exception:

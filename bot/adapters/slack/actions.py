@@ -17,6 +17,8 @@ from bot.core.views import MarketShown
 
 log = logging.getLogger(__name__)
 
+STALE_PAGE_BUTTON = "That button is out of date; here are the first pages."
+
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     """Register the button listeners."""
@@ -43,6 +45,17 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             await bridge.publish_home(ctx, notice=text)
 
         await open_bet_form(bridge, body, client, origin, None, to_home)
+
+    @app.action(forms.HOME_PAGE_ACTION)
+    async def home_page(ack: Any, body: dict[str, Any]) -> None:
+        """Show other pages of the App Home's positions or markets (changing nothing)."""
+        await ack()
+        ctx = await bridge.context(body["team"]["id"], body["user"]["id"], None, None)
+        pages = forms.home_pages(body["actions"][0].get("value"))
+        if pages is None:
+            await bridge.publish_home(ctx, notice=STALE_PAGE_BUTTON)
+            return
+        await bridge.publish_home(ctx, pages=pages)
 
 
 async def open_bet_form(

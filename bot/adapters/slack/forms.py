@@ -8,14 +8,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.adapters.slack.blocks import Block, context, date_token, plain, section, status_text
+from bot.adapters.slack.blocks import (
+    LINE_NAME,
+    LINE_QUESTION,
+    Block,
+    chance,
+    context,
+    date_token,
+    plain,
+    section,
+    short,
+    status_text,
+)
 from bot.adapters.slack.escape import escape_mrkdwn
 from bot.core.money import points, shares_text
-from bot.core.text import percent
-from bot.core.views import (
-    MarketCard,
-    PortfolioShown,
-)
+from bot.core.text import showing
+from bot.core.views import MarketCard, MarketList, Page, PortfolioShown
 
 BET_ACTION = re.compile(r"^bet:(\d+)$")
 
@@ -29,10 +37,8 @@ CREATE_CALLBACK = "create_market"
 BET_CALLBACK = "place_bet"
 
 
-HOME_MARKETS = 30
-
-
-HOME_POSITIONS = 30
+HOME_PAGE_PREFIX = "home_page:"
+HOME_PAGE_ACTION = re.compile(r"^home_page:(positions|markets):(back|next)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ def bet_modal(card: MarketCard, outcome: int | None, origin: ModalOrigin) -> dic
     chosen = next((opt for opt in options if opt["value"] == str(outcome)), None)
     if chosen is not None:
         select["initial_option"] = chosen
-    odds = " · ".join(f"{escape_mrkdwn(o.name)} {percent(o.probability)}" for o in card.outcomes)
+    odds = " · ".join(f"{escape_mrkdwn(o.name)} {chance(o.probability)}" for o in card.outcomes)
     return {
         "type": "modal",
         "callback_id": BET_CALLBACK,
@@ -166,9 +172,11 @@ def create_modal(origin: ModalOrigin, default_day: date) -> dict[str, Any]:
 
 
 def home_view(
-    portfolio: PortfolioShown, markets: list[MarketCard], notice: str | None = None
+    portfolio: PortfolioShown, markets: MarketList, notice: str | None = None
 ) -> dict[str, Any]:
-    """Build a user's App Home: balance, open positions and the workspace's open markets."""
+    """Build a user's App Home: balance, a page of open positions and a page of the
+    workspace's open markets, each saying how many there are and with buttons to page."""
+    pages = (_number(portfolio.page), _number(markets.page))
     blocks: list[Block] = []
     if notice:  # a reply, already mrkdwn: escaping it again would show "&amp;" for "&"
         blocks += [section(notice), {"type": "divider"}]
@@ -177,24 +185,25 @@ def home_view(
     blocks.append({"type": "header", "text": plain("Open positions", 150)})
     if not portfolio.positions:
         blocks.append(context("No open positions yet. Bet on a market below."))
-    for p in portfolio.positions[:HOME_POSITIONS]:
+    for p in portfolio.positions:
         blocks.append(
             section(
-                f"*#{p.market}* {escape_mrkdwn(p.question)}\n{escape_mrkdwn(p.outcome)}: "
-                f"{shares_text(p.shares)} shares · cost {points(p.net_cost)} · "
-                f"worth {points(p.value)} ({p.status})"
+                f"*#{p.market}* {short(p.question, LINE_QUESTION)}\n"
+                f"{short(p.outcome, LINE_NAME)}: {shares_text(p.shares)} shares · cost "
+                f"{points(p.net_cost)} · worth {points(p.value)} ({p.status})"
             )
         )
+    blocks += _pager("positions", portfolio.page, pages, "open positions")
     blocks.append({"type": "divider"})
     blocks.append({"type": "header", "text": plain("Open markets", 150)})
-    if not markets:
+    if not markets.cards:
         blocks.append(context("No open markets. Create one with `/predict create`."))
-    for card in markets[:HOME_MARKETS]:
+    for card in markets.cards:
         odds = " · ".join(
-            f"{escape_mrkdwn(o.name)} {percent(o.probability)}" for o in card.outcomes
+            f"{short(o.name, LINE_NAME)} {chance(o.probability)}" for o in card.outcomes
         )
         line = section(
-            f"*#{card.number}* {escape_mrkdwn(card.question)}\n{odds} · "
+            f"*#{card.number}* {short(card.question, LINE_QUESTION)}\n{odds} · "
             f"closes {date_token(card.closes_at)}"
         )
         line["accessory"] = {
@@ -204,4 +213,42 @@ def home_view(
             "value": str(card.number),
         }
         blocks.append(line)
-    return {"type": "home", "blocks": blocks[:100]}
+    blocks += _pager("markets", markets.page, pages, "open markets")
+    return {"type": "home", "blocks": blocks}
+
+
+def _number(page: Page | None) -> int:
+    return 1 if page is None else page.number
+
+
+def _pager(which: str, page: Page | None, pages: tuple[int, int], many: str) -> list[Block]:
+    """Say which part of a list the Home shows, with buttons to the pages before and after
+    (their values: the pages of positions and markets to show then)."""
+    if page is None or page.pages == 1:
+        return []
+    buttons = []
+    for direction, label, target in (
+        ("back", "Previous page", page.previous),
+        ("next", "Next page", page.next),
+    ):
+        if target is not None:
+            wanted = (target, pages[1]) if which == "positions" else (pages[0], target)
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": f"{HOME_PAGE_PREFIX}{which}:{direction}",
+                    "text": plain(label),
+                    "value": json.dumps({"p": wanted[0], "m": wanted[1]}),
+                }
+            )
+    return [context(f"{showing(page)} {many}."), {"type": "actions", "elements": buttons}]
+
+
+def home_pages(value: object) -> tuple[int, int] | None:
+    """Read the pages a Home page button asks for (positions, markets); None if its value is
+    not one the Home wrote."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else None
+        return int(data["p"]), int(data["m"])  # type: ignore[index]
+    except (ValueError, TypeError, KeyError):
+        return None

@@ -46,7 +46,7 @@ from bot.core.grammar.vocabulary import (
     canonical_command,
     unknown_command,
 )
-from bot.core.validation import shown
+from bot.core.validation import bounded_int, shown
 
 MECHANISMS = ("lmsr", "pool")
 # What a trade's amount is for, and an example of one.
@@ -93,10 +93,23 @@ def _create(args: Args) -> Command:
     )
 
 
+def _page(args: Args) -> int:
+    """The `page:N` option of a command that lists a page at a time (1 when absent)."""
+    raw = args.options.get("page")
+    if raw is None:
+        return 1
+    number = bounded_int(raw.strip())
+    if number is None or number == 0:
+        raise InvalidInput(
+            f"`{shown(raw)}` is not a page number — pages are numbered from 1, like `page:2`."
+        )
+    return number
+
+
 def _list(args: Args) -> Command:
     args.no_more_than(1)
     if not args.positional:
-        return ListMarkets()
+        return ListMarkets(page=_page(args))
     raw = args.positional[0]
     status = raw.lower()
     status = STATUS_ALIASES.get(status, status)
@@ -104,7 +117,7 @@ def _list(args: Args) -> Command:
         raise InvalidInput(
             f"`{shown(raw)}` is not a market status — use open, closed, resolved, cancelled or all."
         )
-    return ListMarkets(status=status)
+    return ListMarkets(status=status, page=_page(args))
 
 
 def _market_only(factory: Callable[[int], Command]) -> Callable[[Args], Command]:
@@ -195,6 +208,14 @@ def _no_args(factory: Callable[[], Command]) -> Callable[[Args], Command]:
     return build
 
 
+def _paged(factory: Callable[[int], Command]) -> Callable[[Args], Command]:
+    def build(args: Args) -> Command:
+        args.no_more_than(0)
+        return factory(_page(args))
+
+    return build
+
+
 def _help(args: Args) -> Command:
     args.no_more_than(1)
     if not args.positional:
@@ -219,6 +240,9 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "extend": ("closes",),
     "resolve": ("evidence", "known"),
     "config": CONFIG_KEYS,
+    "list": ("page",),
+    "portfolio": ("page",),
+    "overdue": ("page",),
 }
 
 BUILDERS: dict[str, Callable[[Args], Command]] = {
@@ -233,10 +257,10 @@ BUILDERS: dict[str, Callable[[Args], Command]] = {
     "unresolve": _market_only(lambda m: UnresolveMarket(market=m)),
     "cancel": _market_only(lambda m: CancelMarket(market=m)),
     "balance": _balance,
-    "portfolio": _no_args(ShowPortfolio),
+    "portfolio": _paged(lambda n: ShowPortfolio(page=n)),
     "leaderboard": _no_args(ShowLeaderboard),
     "daily": _no_args(ClaimDaily),
     "help": _help,
     "config": _config,
-    "overdue": _no_args(ListOverdue),
+    "overdue": _paged(lambda n: ListOverdue(page=n)),
 }

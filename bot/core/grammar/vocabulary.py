@@ -13,7 +13,7 @@ USAGE: dict[str, str] = {
         'create "<question>" closes:<when> [outcomes:"A, B, C"] [criteria:"..."] '
         "[mechanism:lmsr|pool] [liquidity:<b>]"
     ),
-    "list": "list [open|closed|resolved|cancelled|all]",
+    "list": "list [open|closed|resolved|cancelled|all] [page:<n>]",
     "show": "show <id>",
     "bet": "bet <id> <outcome> <points>",
     "sell": "sell <id> <outcome> <shares|all>",
@@ -23,12 +23,12 @@ USAGE: dict[str, str] = {
     "unresolve": "unresolve <id>",
     "cancel": "cancel <id>",
     "balance": "balance [@user]",
-    "portfolio": "portfolio",
+    "portfolio": "portfolio [page:<n>]",
     "leaderboard": "leaderboard",
     "daily": "daily",
     "help": "help [command]",
     "config": "config [key:value ...]",
-    "overdue": "overdue",
+    "overdue": "overdue [page:<n>]",
 }
 COMMANDS: tuple[str, ...] = tuple(USAGE)
 

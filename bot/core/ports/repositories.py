@@ -121,12 +121,20 @@ class Markets(Protocol):
         """Return a market by its number, locked for update when asked."""
         ...
 
-    async def with_status(self, statuses: Sequence[MarketStatus], limit: int) -> list[Market]:
-        """Return markets with one of the statuses, newest first."""
+    async def with_status(
+        self, statuses: Sequence[MarketStatus], limit: int, offset: int = 0
+    ) -> list[Market]:
+        """Return markets with one of the statuses, newest first: `limit` of them, after
+        skipping the first `offset`."""
         ...
 
-    async def overdue(self) -> list[Market]:
-        """Return closed, unresolved markets, oldest deadline first."""
+    async def count(self, statuses: Sequence[MarketStatus]) -> int:
+        """Return how many markets have one of the statuses."""
+        ...
+
+    async def overdue(self, limit: int | None = None, offset: int = 0) -> list[Market]:
+        """Return closed, unresolved markets, oldest deadline first (then by number): `limit`
+        of them (None: all), after skipping the first `offset`. `count([CLOSED])` counts them."""
         ...
 
     async def add(self, draft: MarketDraft) -> Market:
@@ -153,8 +161,15 @@ class Positions(Protocol):
         """Insert or update a position."""
         ...
 
-    async def holdings(self, account_id: int | None = None) -> list[Holding]:
-        """Return positions with shares in unsettled markets (of one account, or all users)."""
+    async def holdings(
+        self, account_id: int | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[Holding]:
+        """Return positions with shares in unsettled markets (of one account, or all users),
+        by market number then outcome: `limit` of them (None: all), after skipping `offset`."""
+        ...
+
+    async def count_holdings(self, account_id: int) -> int:
+        """Return how many positions `holdings(account_id)` returns in all."""
         ...
 
     async def winning_stakes(self, market_id: int, outcome: int) -> list[tuple[int, int]]:
@@ -209,6 +224,10 @@ class Outbox(Protocol):
 
     async def failed(self, limit: int) -> list[FailedAnnouncement]:
         """Return the community's announcements given up on, newest first."""
+        ...
+
+    async def count_failed(self) -> int:
+        """Return how many of the community's announcements were given up on."""
         ...
 
 

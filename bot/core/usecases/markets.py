@@ -20,6 +20,7 @@ from bot.core.models import (
 )
 from bot.core.ports import Announcement, DueClose
 from bot.core.timeparse import format_utc
+from bot.core.usecases._paging import FAILED_SHOWN, LIST_PAGE, OVERDUE_PAGE, page_of
 from bot.core.usecases._shared import Request, card_of, deadline
 from bot.core.views import (
     MarketClosed,
@@ -31,8 +32,6 @@ from bot.core.views import (
     Result,
 )
 
-LIST_LIMIT = 25
-FAILED_SHOWN = 10
 # A market closed more than this after its deadline was closed late (the bot was down).
 LATE_AFTER = timedelta(seconds=60)
 
@@ -43,8 +42,11 @@ async def list_markets(cmd: ListMarkets, r: Request) -> Result:
     if status != "all" and status not in STATUSES:
         raise InvalidInput(f"Unknown status `{cmd.status}`. Use open, closed, resolved or all.")
     statuses = list(STATUSES) if status == "all" else [MarketStatus(status)]
-    markets = await r.tx.markets.with_status(statuses, LIST_LIMIT)
-    return MarketList(status, tuple(r.card(m) for m in markets))
+    which = "" if status == "all" else f"{status} "
+    total = await r.tx.markets.count(statuses)
+    page = page_of(cmd.page, LIST_PAGE, total, f"{which}market", f"{which}markets")
+    markets = await r.tx.markets.with_status(statuses, page.size, page.offset)
+    return MarketList(status, tuple(r.card(m) for m in markets), page)
 
 
 async def show(cmd: ShowMarket, r: Request) -> Result:
@@ -149,6 +151,17 @@ async def overdue(cmd: ListOverdue, r: Request) -> Result:
     """List closed markets waiting for a resolution, and undelivered announcements."""
     if not r.is_moderator:
         raise NotAllowed("Only moderators may list overdue markets.")
-    markets = await r.tx.markets.overdue()
+    total = await r.tx.markets.count([MarketStatus.CLOSED])
+    page = page_of(
+        cmd.page,
+        OVERDUE_PAGE,
+        total,
+        "market waiting for a resolution",
+        "markets waiting for a resolution",
+    )
+    markets = await r.tx.markets.overdue(page.size, page.offset)
+    cards = tuple(r.card(m) for m in markets)
+    if page.number > 1:  # the undelivered announcements are listed on the first page
+        return OverdueShown(cards, page=page)
     failed = await r.tx.outbox.failed(FAILED_SHOWN)
-    return OverdueShown(tuple(r.card(m) for m in markets), tuple(failed))
+    return OverdueShown(cards, tuple(failed), page, await r.tx.outbox.count_failed())

@@ -10,6 +10,7 @@ from bot.core.commands import ClaimDaily, ShowBalance, ShowLeaderboard, ShowPort
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.models import Account, EntryKind
 from bot.core.timeparse import format_utc
+from bot.core.usecases._paging import PORTFOLIO_PAGE, page_of
 from bot.core.usecases._shared import Request, normalise_user_ref, position_value
 from bot.core.views import (
     BalanceShown,
@@ -47,6 +48,9 @@ async def balance(cmd: ShowBalance, r: Request) -> Result:
 async def portfolio(cmd: ShowPortfolio, r: Request) -> Result:
     """Show your positions in markets not yet settled, valued at today's probabilities."""
     account = await r.tx.accounts.ensure(r.actor.user_id, r.actor.display_name)
+    total = await r.tx.positions.count_holdings(account.id)
+    page = page_of(cmd.page, PORTFOLIO_PAGE, total, "open position", "open positions")
+    holdings = await r.tx.positions.holdings(account.id, limit=page.size, offset=page.offset)
     rows = tuple(
         PositionView(
             market=h.market.number,
@@ -57,9 +61,9 @@ async def portfolio(cmd: ShowPortfolio, r: Request) -> Result:
             net_cost=h.position.net_cost,
             value=position_value(h.market, h.position),
         )
-        for h in await r.tx.positions.holdings(account.id)
+        for h in holdings
     )
-    return PortfolioShown(r.actor.user_id, account.balance, rows)
+    return PortfolioShown(r.actor.user_id, account.balance, rows, page)
 
 
 async def leaderboard(cmd: ShowLeaderboard, r: Request) -> Result:

@@ -34,19 +34,19 @@ from tests.helpers import snapshot
 EXPECTED = {
     "market": {
         "create": ["question", "closes", "outcomes", "criteria", "mechanism", "liquidity"],
-        "list": ["status"],
+        "list": ["status", "page"],
         "show": ["market"],
         "close": ["market"],
         "extend": ["market", "closes"],
         "resolve": ["market", "outcome", "evidence", "known"],
         "unresolve": ["market"],
-        "overdue": [],
+        "overdue": ["page"],
         "cancel": ["market"],
     },
     "bet": ["market", "outcome", "points"],
     "sell": ["market", "outcome", "shares"],
     "balance": ["user"],
-    "portfolio": [],
+    "portfolio": ["page"],
     "leaderboard": [],
     "daily": [],
     "predict-config": [
@@ -100,6 +100,9 @@ async def test_commands_sync_to_the_dev_guild_with_exact_names_and_options(
     sell = {o["name"]: o for o in synced["sell"]["options"]}
     assert sell["shares"]["type"] == STRING
     assert {o["name"]: o for o in synced["balance"]["options"]}["user"]["type"] == USER
+    for paged in (market["list"], market["overdue"], synced["portfolio"]):
+        page = {o["name"]: o for o in paged["options"]}["page"]
+        assert page["type"] == INTEGER and page["min_value"] == 1 and not page.get("required")
     assert synced["bet"]["description"] == "Stake points on an outcome of a market."
     config = {o["name"]: o for o in synced["predict-config"]["options"]}
     assert [c["value"] for c in config["date_order"]["choices"]] == ["dmy", "mdy", "ymd"]

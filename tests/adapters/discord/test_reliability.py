@@ -19,6 +19,7 @@ from bot.core.views import MarketShown
 from storage.store import SqlStore
 from tests.adapters.discord.conftest import (
     Harness,
+    answered,
     content,
     deliver_outbox,
     start_adapter,
@@ -41,6 +42,8 @@ class UnreliableStore:
         self.inner = inner
         self.delay = 0.0
         self.error: Exception | None = None
+        self.gate = asyncio.Event()  # transactions start once it is set
+        self.gate.set()
 
     def transaction(
         self, platform: str, community: str, *, write: bool
@@ -52,6 +55,7 @@ class UnreliableStore:
     async def _transaction(self, platform: str, community: str, write: bool) -> AsyncIterator[Tx]:
         if self.delay:
             await asyncio.sleep(self.delay)
+        await self.gate.wait()
         if self.error is not None:
             raise self.error
         async with self.inner.transaction(platform, community, write=write) as tx:
@@ -134,14 +138,14 @@ async def test_a_duplicated_interaction_changes_nothing_twice(
         path = rf"/interactions/{payload['id']}/"
 
         def both_answered(path: str = path) -> bool:
-            return len(stub.requests_to("POST", path)) == 2
+            callbacks = stub.requests_to("POST", path)
+            return len(callbacks) == 2 and all(r.status for r in callbacks)
 
         await stub.wait_until(both_answered)
-        # The one acknowledged copy is answered by editing its deferral once it has committed.
-        copies = (first, second)
-        await stub.wait_until(lambda copies=copies: any(r.edits for r in copies))
-        answered = [r for r in (first, second) if r.response is not None]
-        assert len(answered) == 1 and answered[0].ephemeral
+        acknowledged = [r for r in (first, second) if r.response is not None]
+        assert len(acknowledged) == 1 and acknowledged[0].ephemeral
+        # The deferred command's result replaces "thinking…" after its write committed.
+        await answered(acknowledged[0])
     async with engine.connect() as conn:
         markets = (await conn.execute(text("SELECT COUNT(*) FROM market"))).scalar_one()
         trades = (await conn.execute(text("SELECT COUNT(*) FROM trade"))).scalar_one()
@@ -153,6 +157,27 @@ async def test_a_duplicated_interaction_changes_nothing_twice(
     assert sorted(r.status for r in callbacks) == [200, 200, 400, 400]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert all("Something went wrong" not in content(r) for r in stub.interactions)
+
+
+async def test_stopping_lets_a_command_being_answered_finish(
+    unreliable: tuple[Harness, UnreliableStore], engine: AsyncEngine
+) -> None:
+    harness, store = unreliable
+    stub = harness.stub
+    await harness.create_market()
+    store.gate.clear()  # the bet is acknowledged, then waits for the database
+    rec = await stub.send_interaction(
+        stub.slash_command("bet", {"market": 1, "outcome": "yes", "points": 10})
+    )
+    await rec.wait_response()
+    assert rec.response_type == DEFERRED_CHANNEL_MESSAGE
+    store.gate.set()
+    await harness.adapter.stop()  # SIGTERM now: the bet still commits and is answered
+    assert "Bought" in content(rec)
+    async with engine.connect() as conn:
+        trades = (await conn.execute(text("SELECT COUNT(*) FROM trade"))).scalar_one()
+    assert trades == 1
+    await ledger_check(engine)
 
 
 async def test_an_unexpected_error_gets_a_generic_private_answer(

@@ -26,6 +26,7 @@ from tests.fakes.discord_stub import (
     MEMBER_USER_ID,
     DiscordStub,
 )
+from tests.scheduling.support import outbox_settled, wait_for
 
 JSON = dict[str, Any]
 # Configured moderators: a real member's id, and a name that is no Discord id (never pinged).
@@ -179,7 +180,7 @@ async def test_a_market_lives_through_its_deadline_with_the_real_dispatcher(live
     await stub.wait_until(
         lambda: "Resolved" in field(stub.get_message(int(card["id"])) or card, "Status")
     )
-    await asyncio.sleep(0.5)  # nothing more is on its way
+    await wait_for(lambda: outbox_settled(h.engine))  # nothing more is on its way
     assert len(posts(stub, "🏁")) == 1
     assert len(posts(stub, "🔒")) == 1 and len(posts(stub, "⏰")) == 1
 

@@ -3,6 +3,7 @@ every message, modal and Home tab stays within what Slack accepts and shows as t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.adapters.slack.harness import ADMIN, ALICE, BOB, CHANNEL, SlackDriver
@@ -77,10 +78,22 @@ async def test_the_overdue_list_cuts_no_date_or_entity(slack: SlackDriver) -> No
     overdue = await slack.command("overdue", ADMIN)
     assert isinstance(overdue, ResponsePost)
     assert overdue.body["text"] == "7 markets waiting for a resolution."
-    [waiting, hint] = overdue.body["blocks"]
+    *waiting, hint = overdue.body["blocks"]
     assert hint["type"] == "context"
-    assert len(waiting["text"]["text"]) <= 3000 and waiting["text"]["text"].endswith("…")
-    assert "*#1* Will R&amp;D ship &lt;the thing&gt;" in waiting["text"]["text"]
+    assert total_text(overdue.body) <= specs.SLACK_MESSAGE_TOTAL_TEXT_MAX
+    texts = [block["text"]["text"] for block in waiting]
+    assert all(len(text) <= 3000 and specs.mrkdwn_problem(text) is None for text in texts)
+    lines = "\n".join(texts).split("\n")[1:]
+    # Every market has its line (the list was one section, cut at 3,000 characters), its
+    # question shortened between entities and its closing time a whole date token.
+    assert [line.split("*")[1] for line in lines] == [f"#{n}" for n in range(1, 8)]
+    assert all(
+        line.startswith(f"• *#{n}* Will R&amp;D ship &lt;the thing&gt;")
+        for n, line in enumerate(lines, 1)
+    )
+    assert all(
+        re.search(r"&amp;… · closed <!date\^\d+\^[^<>]*\|[^<>]*UTC>$", line) for line in lines
+    )
 
 
 async def test_the_home_tab_of_long_markets_is_published(slack: SlackDriver) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.adapters.slack._adapter import EVENTS_PATH
 from bot.adapters.slack._replies import local_deadline
-from bot.adapters.slack.blocks import text_reply
+from bot.adapters.slack.blocks import sections, text_reply
 from bot.adapters.slack.commands import COMMAND
 from bot.adapters.slack.escape import clip_mrkdwn, escape_mrkdwn, escape_plain, unescape_incoming
 from tests.fakes import specs
@@ -76,3 +76,11 @@ def test_cut_text_stays_well_formed_and_a_reply_fits_a_message(raw: str, limit: 
     assert len(clipped) <= limit and specs.mrkdwn_problem(clipped) is None
     fallback, blocks = text_reply(raw)
     assert specs.check_slack_message("reply", {"text": fallback, "blocks": blocks}) == (None, [])
+
+
+@pytest.mark.skipif(specs.missing_reason() is not None, reason=str(specs.missing_reason()))
+def test_sections_never_split_a_control_sequence_even_one_longer_than_a_section() -> None:
+    link = "<https://example.com/" + "a" * 3000 + "|the report>"
+    for text in (link + " after", "x" * 100 + "\n" + link, "&amp;" * 700 + link):
+        found = sections(text, 12_000)
+        assert found and all(specs.mrkdwn_problem(b["text"]["text"]) is None for b in found)

@@ -30,6 +30,7 @@ from tests.adapters.slack.harness import (
 )
 from tests.adapters.slack.test_lifecycle import bet_values
 from tests.fakes.slack_stub import ResponsePost, SlackWebStub, StoredMessage
+from tests.scheduling.support import outbox_settled, wait_for
 
 FAST = SchedulerSettings(
     sweep_every=0.5,
@@ -148,7 +149,7 @@ async def test_a_market_lives_through_its_deadline_with_the_real_dispatcher(
     assert resolved.startswith("Market #1 resolved: Yes.")
     await stub.wait_until(lambda: bool(posts(stub, "Market #1 resolved: Yes")), within=5)
     await stub.wait_until(lambda: "Resolved: *Yes*" in str(card.blocks))
-    await asyncio.sleep(0.5)  # nothing more is on its way
+    await wait_for(lambda: outbox_settled(live.engine))  # nothing more is on its way
     assert len(posts(stub, "Market #1 resolved")) == 1
     assert len(posts(stub, ":lock:")) == 1 and len(posts(stub, ":alarm_clock:")) == 1
     assert len(posts(stub, "Market #1: ")) == 1

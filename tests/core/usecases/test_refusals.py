@@ -21,6 +21,7 @@ from bot.core.commands import (
     SellShares,
     ShowBalance,
     ShowMarket,
+    ShowPortfolio,
     UnresolveMarket,
 )
 from bot.core.errors import (
@@ -140,6 +141,14 @@ CASES = [
     Case("mod", ResolveMarket(OPEN, "yes", evidence="ftp://x.org/a"), InvalidInput, ("http://",)),
     Case("mod", ResolveMarket(OPEN, "yes", evidence="see the news"), InvalidInput, ("link",)),
     Case("bo", ListMarkets("someday"), InvalidInput, ("Unknown status",)),
+    # pages that do not exist
+    Case("bo", ListMarkets("open", page=0), InvalidInput, ("numbered from 1",)),
+    Case("bo", ListMarkets("open", page=2), InvalidInput, ("no page 2", "open markets", "page 1")),
+    Case("bo", ListMarkets("all", page=10**30), InvalidInput, ("no page 1,000,000", "6 markets")),
+    Case("bo", ShowPortfolio(page=-1), InvalidInput, ("numbered from 1",)),
+    Case("bo", ShowPortfolio(page=2), InvalidInput, ("no page 2", "open position")),
+    Case("mod", ListOverdue(page=2), InvalidInput, ("no page 2", "1 market waiting")),
+    Case("mod", ListOverdue(page=0), InvalidInput, ("numbered from 1",)),
     # bad settings (all-or-nothing: a good change before a bad one is not kept)
     Case("mod", Configure((("starting_balance", "lots"),)), InvalidInput, ("starting_balance",)),
     Case("mod", Configure((("daily_allowance", "-1"),)), InvalidInput, ("daily_allowance",)),
@@ -168,6 +177,7 @@ NEWCOMER_CASES = [
     Case("zed", CreateMarket(Q, "2020-01-01"), InvalidInput, ("in the past",)),
     Case("zed", ResolveMarket(OPEN, "yes"), NotAllowed, ("moderator",)),
     Case("zed", CancelMarket(OPEN), NotAllowed, ("moderator",)),
+    Case("zed", ShowPortfolio(page=2), InvalidInput, ("no page 2", "no open positions")),
     Case("zed", CloseMarket(OPEN), NotAllowed, ("creator",)),
     Case("zed", Configure(), NotAllowed, ("moderators",)),
     Case("zed", ListOverdue(), NotAllowed, ("moderators",)),
