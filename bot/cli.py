@@ -10,8 +10,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings, data_dir
+from bot.core.errors import StartupError
+from bot.settings import Settings, data_dir, load_settings, log_level_name
+
+if TYPE_CHECKING:
+    from bot.adapters.console import ConsoleSession, Lines
 
 log = logging.getLogger("predictbot")
 
@@ -26,7 +31,7 @@ To try predictbot without a chat platform, run:  predictbot console
 def _settings(db: str | None) -> Settings:
     if db:
         os.environ["DATABASE_URL"] = db
-    return Settings()
+    return load_settings()
 
 
 def _default_user() -> str:
@@ -48,43 +53,68 @@ def _console_streams() -> None:
 async def _console(args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAnnouncer, ConsoleSession
     from bot.runtime import Runtime
+    from storage.engine import shown_url
 
     _console_streams()
     settings = _settings(args.db)
+    user = args.user or _default_user()
+    interactive = sys.stdin.isatty()
+    lines = _console_lines(user, interactive)
     runtime = Runtime(settings)
-
-    def out(text: str) -> None:
-        print(text, flush=True)
-
-    runtime.announcers.append(ConsoleAnnouncer(out))
+    runtime.announcers.append(ConsoleAnnouncer(lines.write))
     runtime.add_scheduler()
     try:
         await runtime.start()
-        session = ConsoleSession(runtime.service, args.user, set(args.moderator), out)
-        interactive = sys.stdin.isatty()
+        session = ConsoleSession(runtime.service, user, set(args.moderator), lines.write)
+        note = await _moderation(session, args)
         if interactive:
-            out(
-                f"predictbot console on {settings.database.database_url} as {args.user}. "
-                "Type `help`, or Ctrl-D to quit."
+            lines.write(
+                f"predictbot console on {shown_url(settings.database.database_url)} as "
+                f"{user}.{note} Type `help`; `quit`, `exit` or Ctrl-D ends it."
             )
-        await session.run(sys.stdin, prompt=interactive)
+        await session.run(lines)
     finally:
+        lines.close()
         await runtime.stop()
     return 0
 
 
+def _console_lines(user: str, interactive: bool) -> Lines:
+    """A terminal gets line editing and history; a pipe or a file is read as it is."""
+    from bot.adapters.console import StreamLines, TerminalLines
+
+    prompt = f"{user}> "
+    if interactive and sys.stdout.isatty():
+        return TerminalLines(prompt, history=data_dir() / "console-history")
+    return StreamLines(sys.stdin, prompt if interactive else None)
+
+
+async def _moderation(session: ConsoleSession, args: argparse.Namespace) -> str:
+    """Without --user or --moderator, the local user claims a fresh community (one with no
+    markets and no moderators yet) as its first moderator; say how that went."""
+    if args.user is not None or args.moderator:
+        return ""
+    claim = await session.claim_moderator()
+    if claim.granted:
+        return " You are the first moderator of this new community."
+    if claim.moderator:
+        return " You are a moderator here."
+    return f" You are not a moderator here: start with --moderator {claim.user_id} to act as one."
+
+
 async def _migrate(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
+    from storage.engine import shown_url
 
     runtime = Runtime(_settings(args.db))
     await runtime.migrate()
     await runtime.engine.dispose()
-    print(f"Database is up to date: {runtime.settings.database.database_url}")
+    print(f"Database is up to date: {shown_url(runtime.settings.database.database_url)}")
     return 0
 
 
 async def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     if not (settings.discord.enabled or settings.slack.enabled):
         sys.stderr.write(NO_PLATFORM)
         return 2
@@ -94,7 +124,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _start(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     if settings.discord.enabled or settings.slack.enabled:
         return await _run(args)
     return await _console(args)
@@ -105,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="predictbot", description="Play-money prediction markets for chat communities."
     )
-    parser.set_defaults(command="start", db=None, user=_default_user(), moderator=[])
+    parser.set_defaults(command="start", db=None, user=None, moderator=[])
     sub = parser.add_subparsers(
         dest="command",
         metavar="{console,run,migrate}",
@@ -122,7 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     console.add_argument("--db", help="database URL (sqlite:///path.db or postgresql://...)")
-    console.add_argument("--user", default=_default_user(), help="who you are (default: $USER)")
+    console.add_argument(
+        "--user",
+        help=(
+            "who you are (default: $USER, who becomes the first moderator of a new "
+            "community: one with no markets and no moderators yet)"
+        ),
+    )
     console.add_argument(
         "--moderator", action="append", default=[], metavar="NAME", help="a moderator (repeat)"
     )
@@ -137,13 +173,29 @@ def _log_level(command: str) -> str:
     console stays quiet unless asked)."""
     explicit = os.environ.get("LOG_LEVEL")
     if explicit:
-        return explicit
+        try:
+            return log_level_name(explicit)
+        except ValueError as error:
+            raise StartupError(f"LOG_LEVEL={explicit!r} is not valid: {error}.") from None
     if command in ("console", "start"):
         return "WARNING"
-    try:
-        return Settings().log_level
-    except Exception:  # a bad setting is reported when the command reads the settings
-        return "INFO"
+    return load_settings().log_level
+
+
+# Alembic's set-up chatter at every start ("setup plugin …", "Context impl …"): noise beside
+# the "Running upgrade …" lines, which stay.
+_ALEMBIC_SETUP = ("Context impl ", "Will assume ")
+
+
+def _not_alembic_setup(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(_ALEMBIC_SETUP)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_setup)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,14 +203,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The subcommand is optional; argparse leaves dest None (not the default) when it's absent.
     args.command = args.command or "start"
-    level = _log_level(args.command)
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     handlers = {"console": _console, "run": _run, "migrate": _migrate, "start": _start}
     try:
+        _configure_logging(_log_level(args.command))
         return asyncio.run(handlers[args.command](args))
+    except StartupError as error:
+        # What is wrong and what to do, in one line: a traceback would only hide it.
+        sys.stderr.write(f"predictbot: {error}\n")
+        return 1
     except KeyboardInterrupt:
+        if sys.stdout.isatty():
+            sys.stdout.write("\n")  # leave the shell's prompt a line of its own
         return 130
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.core.errors import StartupError
 from bot.core.ports import Announcer
 from bot.core.service import Service
 from bot.scheduling.dispatcher import OutboxDispatcher
@@ -200,6 +201,8 @@ async def serve(settings: Settings) -> int:
         except asyncio.CancelledError:
             if not stop.is_set():
                 raise
+        except StartupError:  # said in one line by `predictbot`, after the cleanup below
+            raise
         except Exception:
             log.exception("predictbot could not start")
             code = 1

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.core.errors import InvalidInput
+from bot.core.errors import InvalidInput, StartupError
 from bot.core.models import CommunitySettings
 from bot.core.money import MICRO
 from bot.core.timeparse import parse_duration
@@ -62,11 +63,17 @@ class CommunityDefaults(BaseSettings):
     moderator_liquidity: int = Field(1000, ge=0, le=100_000)
     default_timezone: str = "UTC"
     min_market_duration: int = Field(60, ge=0, description="seconds")
+    default_date_order: Literal["dmy", "mdy", "ymd"] = "dmy"
 
     @field_validator("min_market_duration", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         return duration_seconds(value)
+
+    @field_validator("default_date_order", mode="before")
+    @classmethod
+    def _order(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("house_liquidity", mode="before")
     @classmethod
@@ -83,6 +90,7 @@ class CommunityDefaults(BaseSettings):
             moderator_liquidity=self.moderator_liquidity * MICRO,
             timezone=self.default_timezone,
             min_duration=self.min_market_duration,
+            date_order=self.default_date_order,
         )
 
 
@@ -95,6 +103,13 @@ class DiscordSettings(BaseSettings):
     discord_guild_ids: str = ""
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+
+    @field_validator("discord_guild_ids")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        if not all(x.isdigit() for x in value.replace(" ", "").split(",") if x):
+            raise ValueError("list server ids (numbers) separated by commas, or leave it empty")
+        return value
 
     @property
     def guild_ids(self) -> list[int]:
@@ -161,3 +176,42 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        return log_level_name(value)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_name(value: str) -> str:
+    """Return a log level's name in capitals, or refuse anything `logging` doesn't know."""
+    name = value.strip().upper()
+    if name not in LOG_LEVELS:
+        raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+    return name
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment and `.env`, or raise `StartupError` naming the
+    setting that is wrong and how to fix it, in one line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(_problem(e) for e in error.errors())
+        raise StartupError(
+            f"{problems}. Fix it in the environment or in .env (.env.example lists every setting)."
+        ) from None
+    except UnicodeDecodeError:
+        raise StartupError(".env is not UTF-8 text: save it as UTF-8.") from None
+
+
+def _problem(error: Any) -> str:
+    name = "_".join(str(part) for part in error.get("loc", ())).upper() or "a setting"
+    reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    value = error.get("input")
+    if not isinstance(value, str) or any(w in name for w in ("TOKEN", "SECRET", "URL")):
+        return f"{name} is not valid: {reason}"
+    return f"{name}={value!r} is not valid: {reason}"

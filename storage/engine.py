@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,23 +12,42 @@ from typing import Any
 import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.core.errors import StartupError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "predictbot_read_only"
 
 
+_KINDS = "use sqlite:///path/to.db or postgresql://user@host/db (DATABASE_URL, or --db)"
+
+
 def async_url(url: str) -> str:
-    """Turn a plain database URL into one naming the async driver predictbot uses."""
-    parsed = make_url(url)
+    """Turn a plain database URL into one naming the async driver predictbot uses, or raise
+    `StartupError` for a URL that is not one or names a database predictbot can't use."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StartupError(f"The database URL is not a URL: {_KINDS}.") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    raise ValueError(f"Unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    raise StartupError(f"Unsupported database URL {shown_url(parsed)}: {_KINDS}.")
+
+
+def shown_url(url: str | URL) -> str:
+    """Return a database URL fit for a log or an error message: its password hidden."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(not a URL)"
+    return parsed.render_as_string(hide_password=True)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -42,7 +62,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if make_url(full).get_backend_name() == "sqlite":
         database = make_url(full).database
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _make_directory(Path(database).expanduser().parent)
         if database and database != ":memory:" and not make_url(full).query:
             kwargs.setdefault("async_creator", _inline_creator(database))
         engine = create_async_engine(
@@ -61,6 +81,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_async_engine(parsed, **kwargs)
+
+
+def _make_directory(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StartupError(
+            f"Cannot create {folder} for the SQLite database ({error.strerror or error}): "
+            "choose another path with DATABASE_URL (or --db), or set PREDICTBOT_DATA_DIR."
+        ) from None
 
 
 def _sqlite_events(engine: AsyncEngine) -> None:
@@ -166,12 +196,52 @@ def alembic_config() -> Config:
 
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to date (run at start-up; safe to repeat)."""
+    """Bring the schema up to date (run at start-up; safe to repeat).
+
+    A database that can't be reached, or a PostgreSQL schema that does not exist, raises
+    `StartupError` saying so before anything is migrated."""
 
     def _upgrade(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+    conn = await connect(engine)
+    try:
+        async with conn.begin():
+            if not is_sqlite(engine):
+                await _require_schema(conn)
+            await conn.run_sync(_upgrade)
+    finally:
+        await conn.close()
+
+
+async def connect(engine: AsyncEngine) -> AsyncConnection:
+    """Open a connection, or raise `StartupError` saying why the database can't be reached."""
+    try:
+        return await engine.connect()
+    except (OSError, DBAPIError) as error:
+        raise StartupError(
+            f"Cannot connect to the database {shown_url(engine.url)}: {_reason(error)}. "
+            "Check the database URL (DATABASE_URL, or --db) and that the database is running."
+        ) from None
+
+
+def _reason(error: Exception) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text_ = " ".join(str(cause).split()) or type(cause).__name__
+    # The asyncpg adaptation prefixes the driver's class: "<class '...'>: database ..."
+    return re.sub(r"^<class '[^']*'>:\s*", "", text_)[:300]
+
+
+async def _require_schema(conn: AsyncConnection) -> None:
+    """Refuse a search path (`?schema=name`) that names no existing schema: tables would
+    have nowhere to go."""
+    if await conn.scalar(text("SELECT current_schema()")) is not None:
+        return
+    path = await conn.scalar(text("SELECT current_setting('search_path')"))
+    raise StartupError(
+        f"The PostgreSQL schema {path} does not exist in database "
+        f"{shown_url(conn.engine.url)}: create it (CREATE SCHEMA {path};) or change ?schema= "
+        "in the database URL."
+    )

@@ -66,3 +66,18 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "./test.sh" in readme and "./run.sh" in readme
     assert re.search(r"^\./test\.sh\b", ci, re.M)
     assert "PREDICTBOT_REQUIRE_PG=1" in ci
+
+
+def test_the_licence_is_an_spdx_string_and_its_file_is_mit() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    # A table (`{ text = "MIT" }`) makes setuptools print a deprecation warning at install.
+    assert project["license"] == "MIT"
+    assert project["license-files"] == ["LICENSE"]
+    requires = " ".join(pyproject["build-system"]["requires"])
+    floor = re.search(r"setuptools>=(\d+)", requires)
+    assert floor is not None and int(floor.group(1)) >= 77, requires  # PEP 639 support
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n\nCopyright (c) ")
+    assert "Permission is hereby granted, free of charge, to any person obtaining a copy" in text
+    assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text

@@ -340,3 +340,29 @@ def test_settings_read_the_environment_and_dotenv(
     assert settings.discord.discord_token is not None
     assert settings.discord.discord_token.get_secret_value() == "from-environment"
     assert settings.slack.slack_port == 4001
+
+
+NOISE = (
+    "alembic.runtime.plugins",  # "setup plugin alembic.autogenerate.schemas", at every start
+    "Context impl ",
+    "Will assume non-transactional DDL",
+    "`token` will be unused",  # slack-bolt, when SLACK_BOT_TOKEN is in the environment
+    "PyNaCl is not installed",  # discord.py's voice, which predictbot does not use
+    "davey is not installed",
+)
+
+
+async def test_start_up_logs_carry_no_noise(bot: Bot) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while "predictbot running" not in bot.log:
+        if bot.process.returncode is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the bot did not start:\n{bot.log}")
+        await asyncio.sleep(0.05)
+    bot.process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(bot.process.wait(), STOP_TIMEOUT) == 0, bot.log
+    assert bot.reader is not None
+    await asyncio.wait_for(bot.reader, 5)
+    assert "Running upgrade  -> 0001" in bot.log  # what migrating did is still said
+    noisy = [line for line in bot.log.splitlines() if any(n in line for n in NOISE)]
+    assert noisy == [], bot.log
+    assert " WARNING " not in bot.log and " ERROR " not in bot.log, bot.log

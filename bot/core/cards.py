@@ -46,6 +46,7 @@ def card_of(market: Market, community: Community) -> MarketCard:
         evidence=market.evidence,
         closed_at=market.closed_at,
         resolved_at=market.resolved_at,
+        timezone=community.settings.timezone,
     )
 
 

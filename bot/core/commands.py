@@ -134,6 +134,11 @@ class ListOverdue:
     page: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimModerator:
+    """Become the first moderator of a fresh community (the console's local user at start)."""
+
+
 Command = (
     CreateMarket
     | ListMarkets
@@ -152,6 +157,7 @@ Command = (
     | ShowHelp
     | Configure
     | ListOverdue
+    | ClaimModerator
 )
 
 # The one definition of which commands change state: they run in a writing transaction and
@@ -168,6 +174,7 @@ MUTATING: frozenset[type] = frozenset(
         CancelMarket,
         ClaimDaily,
         Configure,
+        ClaimModerator,
     }
 )
 

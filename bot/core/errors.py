@@ -47,3 +47,10 @@ class DeliveryFailed(Exception):
         self.reason = reason
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+class StartupError(Exception):
+    """predictbot cannot start: the message says, in one line, what is wrong and what to do.
+
+    Raised by whatever reads a setting, opens the database or logs in to a chat platform;
+    `predictbot` prints the message alone (no traceback) and exits non-zero."""

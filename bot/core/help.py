@@ -1,4 +1,7 @@
-"""Help texts for the command grammar. Examples are written without the ``/predict`` prefix."""
+"""Help texts for the command grammar. Examples are written without the ``/predict`` prefix.
+
+Every example works when pasted, on any day: deadlines are relative phrases, never dates that
+will pass (tests/core/test_help.py runs each one through the grammar and the service)."""
 
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ _ENTRIES: dict[str, _Entry] = {
         "of the default market maker (lmsr, with liquidity b from `liquidity:`). "
         "Anyone may create markets unless the community limits it to moderators.",
         (
-            f'create "{_S400}" closes:2019-12-31',
-            f'create "{_S400}" closes:2019-12-31 criteria:"Deliveries reported by Reuters or '
+            f'create "{_S400}" closes:"in 30 days"',
+            f'create "{_S400}" closes:"in 3 months" criteria:"Deliveries reported by Reuters or '
             'the Turkish government count." liquidity:200',
             'create "Which system reaches Turkey first?" closes:"in 30 days" '
             'outcomes:"S-400, Patriot, Neither" mechanism:pool',
@@ -74,7 +77,7 @@ _ENTRIES: dict[str, _Entry] = {
         "Move a market's deadline later.",
         "Sets a new, later deadline for a market, written like the one for `create`. Only the "
         "market's creator or a moderator may extend it.",
-        ("extend 12 closes:2020-06-30", 'extend #12 closes:"in 2 weeks"'),
+        ('extend 12 closes:"in 6 weeks"', 'extend #12 closes:"in 2 weeks"'),
     ),
     "resolve": _Entry(
         "Decide a market's outcome and pay the winners.",
@@ -84,7 +87,7 @@ _ENTRIES: dict[str, _Entry] = {
         "may resolve, or the creator when the creator holds no position in the market.",
         (
             "resolve 12 Yes evidence:https://www.reuters.com/article/us-russia-turkey-missiles",
-            'resolve 12 Yes known:"2019-07-12 09:00"',
+            'resolve 12 Yes known:"2 hours ago"',
             "resolve 12 na",
         ),
     ),
@@ -98,9 +101,9 @@ _ENTRIES: dict[str, _Entry] = {
     "cancel": _Entry(
         "Cancel a market and refund everyone (N/A).",
         "Cancels the market: everyone gets back what they spent on it, and profit taken by "
-        "selling is clawed back. Moderators only.",
+        "selling is clawed back. A moderator may cancel it, or the creator when the creator "
+        "holds no position in the market.",
         ("cancel 12",),
-        moderator=True,
     ),
     "balance": _Entry(
         "Show your points, or another user's.",
@@ -138,10 +141,11 @@ _ENTRIES: dict[str, _Entry] = {
         "moderators' markets), timezone "
         "(IANA name like Europe/Berlin), moderator_roles and moderators (comma-separated), "
         "announce_channel, create_policy (anyone or moderators), min_duration (like 1m or "
-        "1h). Moderators only.",
+        "1h), date_order (how 05/06/2027 reads: dmy, mdy or ymd). Moderators only.",
         (
             "config",
             "config timezone:Europe/Istanbul daily_allowance:100",
+            "config date_order:mdy",
             'config create_policy:moderators min_duration:1h moderator_roles:"Mods, Admins"',
         ),
         moderator=True,
@@ -173,7 +177,7 @@ def _overview() -> str:
         for name, entry in _ENTRIES.items():
             if entry.moderator == moderator:
                 lines.append(f"  `{name}` — {entry.summary}")
-    lines.append(f'Example: `create "{_S400}" closes:2019-12-31`')
+    lines.append(f"Example: `{_ENTRIES['create'].examples[0]}`")
     return "\n".join(lines)
 
 

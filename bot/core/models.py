@@ -103,6 +103,8 @@ class CommunitySettings:
     announce_channel: str | None = None
     create_policy: Literal["anyone", "moderators"] = "anyone"
     min_duration: int = 60  # seconds
+    # How numeric dates are read: 05/06/2027 is 5 June (dmy) or May 6 (mdy); ymd refuses it.
+    date_order: Literal["dmy", "mdy", "ymd"] = "dmy"
 
     @property
     def house_funded_liquidity(self) -> int:

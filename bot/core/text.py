@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import singledispatch
 
 from bot.core.money import points, shares_text
-from bot.core.timeparse import format_utc
+from bot.core.timeparse import format_local, format_utc
 from bot.core.views import (
     AnnouncementFailed,
     BalanceShown,
@@ -24,6 +24,7 @@ from bot.core.views import (
     MarketResolved,
     MarketShown,
     MarketUnresolved,
+    ModeratorClaimed,
     OverdueShown,
     Page,
     Payout,
@@ -118,9 +119,10 @@ def _with_more(lines: list[str], result: MarketList | PortfolioShown | OverdueSh
 def status_line(card: MarketCard) -> str:
     """Describe a market's state and deadline in one line."""
     if card.status == "open":
-        return f"Open · closes {format_utc(card.closes_at)}"
+        return f"Open · closes {format_local(card.closes_at, card.timezone)}"
     if card.status == "closed":
-        return f"Closed {format_utc(card.closed_at or card.closes_at)} · awaiting resolution"
+        closed = format_local(card.closed_at or card.closes_at, card.timezone)
+        return f"Closed {closed} · awaiting resolution"
     if card.status == "cancelled":
         return "Cancelled (N/A) · everyone refunded"
     return f"Resolved: {card.resolution}"
@@ -212,8 +214,9 @@ def _(result: MarketClosed) -> str:
 @render.register
 def _(result: MarketExtended) -> str:
     return (
-        f"Market #{result.card.number} now closes {format_utc(result.card.closes_at)} "
-        f"(was {format_utc(result.previous_closes_at)})."
+        f"Market #{result.card.number} now closes "
+        f"{format_local(result.card.closes_at, result.card.timezone)} "
+        f"(was {format_local(result.previous_closes_at, result.card.timezone)})."
     )
 
 
@@ -317,7 +320,7 @@ def _(result: OverdueShown) -> str:
     if result.cards:
         lines.append("Waiting for a resolution (oldest first):")
         for card in result.cards:
-            closed = format_utc(card.closed_at or card.closes_at)
+            closed = format_local(card.closed_at or card.closes_at, card.timezone)
             lines.append(f"  #{card.number} {card.question} — closed {closed}")
         more = more_text(result.page, lambda n: page_command(result, n))
         if more:
@@ -343,7 +346,7 @@ def _(result: ResolutionReminder) -> str:
     who = ", ".join(result.resolvers) or "moderators"
     return (
         f"Reminder for {who}: market #{result.card.number} closed "
-        f"{format_utc(result.due_since)} and still waits for a resolution. "
+        f"{format_local(result.due_since, result.card.timezone)} and still waits for a resolution. "
         f"Resolve it with `resolve {result.card.number} <outcome>` (or `na`).\n"
         + card_text(result.card)
     )
@@ -361,3 +364,15 @@ def _(result: AnnouncementFailed) -> str:
         f"{who}: {what} could not be posted after {result.attempts} attempt"
         f"{'s' if result.attempts != 1 else ''}: {result.error}"
     )
+
+
+@render.register
+def _(result: ModeratorClaimed) -> str:
+    if result.granted:
+        return (
+            f"{result.user_id} is the first moderator of this new community: moderators "
+            "resolve, cancel and configure (`config moderators:NAME` adds others)."
+        )
+    if result.moderator:
+        return f"{result.user_id} is a moderator of this community."
+    return f"{result.user_id} is not a moderator of this community."

@@ -6,9 +6,14 @@ Accepted forms, in the order they are tried:
 - ISO date and time ``2026-12-31T17:00`` / ``2026-12-31 17:00``: naive means the community's
   timezone; an offset or ``Z`` is honoured.
 - Shorthand durations ``30m``, ``2h``, ``3d``, ``1w`` (also combined: ``1d12h``, ``in 2h``).
+- A numeric date with the year last, ``05/06/2027`` (or with dots or dashes), read in the
+  community's ``date_order``: 5 June for ``dmy``, May 6 for ``mdy``; for ``ymd``, where neither
+  is the usual order, only when one reading is a real date. A date that is only real the other
+  way round (``13/06/2027`` under ``mdy``) has only that reading.
 - Anything dateparser understands in English, relative to ``now`` in the community's timezone and
-  preferring the future: "in 3 days", "tomorrow 17:00", "next friday". A phrase that names a day
-  but no time of day ("next friday", "March 20") means the end of that day, like an ISO date.
+  preferring the future: "in 3 days", "tomorrow 17:00", "next friday", "5/6" (in the
+  community's date order). A phrase that names a day but no time of day ("next friday",
+  "March 20") means the end of that day, like an ISO date.
 
 Whether the result lies in the future is for the caller to check.
 """
@@ -26,7 +31,19 @@ import dateparser
 from bot.core.errors import InvalidInput
 from bot.core.validation import bounded_int, shown
 
-__all__ = ["MAX_AHEAD", "format_utc", "parse_duration", "parse_when", "timezone_name", "zone"]
+__all__ = [
+    "DATE_ORDERS",
+    "MAX_AHEAD",
+    "format_local",
+    "format_utc",
+    "parse_duration",
+    "parse_when",
+    "timezone_name",
+    "zone",
+]
+
+# How a community writes a numeric date: 05/06/2027 is 5 June (dmy) or May 6 (mdy).
+DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 _HELP = (
     "Use a date like 2026-12-31, a date and time like 2026-12-31 17:00, "
@@ -43,6 +60,8 @@ _DURATION = re.compile(
     r"(?:in\s+)?(?:\d+\s*(?:weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)\s*)+",
     re.IGNORECASE | re.ASCII,
 )
+# A date of numbers with a four-digit year last ("05/06/2027", "5.6.2027", "5-6-2027").
+_YEAR_LAST = re.compile(r"(?<![\d:./-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?![\d./-])", re.ASCII)
 # Words that show the user named a time of day, so midnight is meant literally.
 _TIME_OF_DAY = re.compile(r"\d\s*:\s*\d|\d\s*(?:am|pm)\b|\b(?:midnight|noon|at)\b", re.I)
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
@@ -135,25 +154,59 @@ def _to_utc(value: datetime, tzinfo: ZoneInfo) -> datetime:
     return value.astimezone(UTC).replace(microsecond=0)
 
 
-def parse_when(text: str, now: datetime, tz: str) -> datetime:
+def parse_when(text: str, now: datetime, tz: str, order: str = "dmy") -> datetime:
     """Parse a deadline typed by a user into an aware UTC datetime.
 
-    ``now`` is the current time (aware, UTC); ``tz`` is the community's IANA timezone.
+    ``now`` is the current time (aware, UTC); ``tz`` is the community's IANA timezone and
+    ``order`` its date order (one of `DATE_ORDERS`).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    if order not in DATE_ORDERS:
+        raise ValueError(f"unknown date order {order!r}")
     tzinfo = zone(tz)
     cleaned = " ".join(text.split())
     if not cleaned:
         raise InvalidInput(f"Missing a time. {_HELP}")
     try:
-        return _parse(cleaned, now, tzinfo)
+        return _parse(_YEAR_LAST.sub(lambda m: _iso_date(m, order), cleaned), now, tzinfo, order)
     except OverflowError:
         # 9999-12-31 in New York is in the year 10000 in UTC, which datetime can't hold.
         raise InvalidInput(f"`{shown(cleaned, 60)}` is too far from today. {_HELP}") from None
 
 
-def _parse(cleaned: str, now: datetime, tzinfo: ZoneInfo) -> datetime:
+def _iso_date(match: re.Match[str], order: str) -> str:
+    """Write a numeric date with the year last as ISO, read in the community's order."""
+    first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+    readings = [(second, first), (first, second)]  # (month, day): dmy's reading first
+    if order == "mdy":
+        readings.reverse()
+    real = list(dict.fromkeys(r for r in readings if _is_date(year, *r)))
+    if not real:
+        raise InvalidInput(f"`{match.group(0)}` is not a real date. {_HELP}")
+    if order == "ymd" and len(real) > 1:
+        raise InvalidInput(
+            f"`{match.group(0)}` could be {_day_month(year, *real[0])} or "
+            f"{_day_month(year, *real[1])}: write it year first, like {year}-"
+            f"{real[0][0]:02d}-{real[0][1]:02d}."
+        )
+    month, day = real[0]
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _day_month(year: int, month: int, day: int) -> str:
+    return f"{day} {_MONTHS[month - 1]} {year}"
+
+
+def _parse(cleaned: str, now: datetime, tzinfo: ZoneInfo, order: str) -> datetime:
     tz = tzinfo.key
 
     if _ISO_DATE.fullmatch(cleaned):
@@ -188,6 +241,7 @@ def _parse(cleaned: str, now: datetime, tzinfo: ZoneInfo) -> datetime:
         "PREFER_DATES_FROM": "future",
         "TIMEZONE": tz,
         "RETURN_AS_TIMEZONE_AWARE": True,
+        "DATE_ORDER": order.upper(),
     }
     try:
         parsed = dateparser.parse(cleaned, languages=["en"], settings=settings)
@@ -218,3 +272,20 @@ def format_utc(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_local(dt: datetime, tz: str) -> str:
+    """Show an aware datetime in a community's timezone, unambiguously and with the zone
+    named, e.g. ``Wed 5 May 2027 23:59 Europe/Berlin`` (English names whatever the locale)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    name = timezone_name(tz) or "UTC"
+    local = dt.astimezone(ZoneInfo(name))
+    return (
+        f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year} "
+        f"{local:%H:%M} {name}"
+    )

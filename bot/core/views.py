@@ -38,6 +38,9 @@ class MarketCard:
     evidence: str | None = None
     closed_at: datetime | None = None
     resolved_at: datetime | None = None
+    # The community's timezone, for renderers that show times as text (the console); chat
+    # platforms show each reader their own.
+    timezone: str = "UTC"
 
     @property
     def is_open(self) -> bool:
@@ -318,6 +321,15 @@ class AnnouncementFailed:
     moderators: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ModeratorClaimed:
+    """Whether the sender moderates the community, and whether they just became its first."""
+
+    user_id: str
+    granted: bool  # made the first moderator just now
+    moderator: bool  # a moderator, now or already
+
+
 Result = (
     MarketCreated
     | MarketShown
@@ -338,6 +350,7 @@ Result = (
     | OverdueShown
     | ResolutionReminder
     | AnnouncementFailed
+    | ModeratorClaimed
 )
 
 RESULT_TYPES: dict[str, type] = {
@@ -368,5 +381,6 @@ RESULT_TYPES: dict[str, type] = {
         OverdueShown,
         ResolutionReminder,
         AnnouncementFailed,
+        ModeratorClaimed,
     )
 }

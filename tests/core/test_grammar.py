@@ -117,7 +117,7 @@ def test_create_criteria_with_newlines_and_escapes() -> None:
     [
         ("create", "Missing the question. Usage: `create "),
         ("create closes:3d", "Missing the question."),
-        ('create "Q?"', "Missing `closes:` — add it, like `closes:2026-12-31`. Usage: `create"),
+        ('create "Q?"', 'Missing `closes:` — add it, like `closes:"in 7 days"`. Usage: `create'),
         ('create "Q?" closes:""', "Missing `closes:`"),
         ('create "Q?" closes:', "Option `closes` needs a value, like `closes:...`."),
         ('create "Q?" closes: mechanism:pool', "Option `closes` needs a value"),
@@ -146,6 +146,80 @@ def test_create_criteria_with_newlines_and_escapes() -> None:
 )
 def test_create_refusals(text: str, expected: str) -> None:
     assert expected in refused(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "create Will it rain tomorrow? closes:Dec 31",
+            'Is `Dec 31` the deadline? A time of several words goes in quotes: `closes:"Dec 31"`.'
+            " If `31` belongs to the question, put the question in quotes instead.",
+        ),
+        ("create Will it rain? closes:next friday", '`closes:"next friday"`'),
+        ("create Will it rain? closes: next friday", '`closes:"next friday"`'),
+        ("create Will it rain? closes:in 3 days", '`closes:"in 3 days"`'),
+        ("create Will it rain? closes:tomorrow 17:00", '`closes:"tomorrow 17:00"`'),
+        ("create Will it rain? closes:tomorrow at 5pm", '`closes:"tomorrow at 5pm"`'),
+        ("create Will it rain? closes:2026-12-31 17:00", '`closes:"2026-12-31 17:00"`'),
+        ("create Will it rain? closes:Dec 31, 2027", '`closes:"Dec 31, 2027"`'),
+        ("create closes:next friday Will it rain?", '`closes:"next friday"`'),
+        ("create closes:next friday 17:00 Will it rain?", '`closes:"next friday 17:00"`'),
+        ('create "Will it rain?" closes:March 20', '`closes:"March 20"`'),
+        (
+            "extend 3 closes:next friday",
+            "Is `next friday` the new deadline? A time of several words goes in quotes: "
+            '`closes:"next friday"`.',
+        ),
+        ("extend closes:Dec 31", '`closes:"Dec 31"`'),
+        ("extend closes:next friday", '`closes:"next friday"`'),
+        ("resolve 3 yes known:2026-03-01 09:00", '`known:"2026-03-01 09:00"`'),
+        (
+            'create "Will it rain?" closes:3d outcomes:Yes, No, Maybe',
+            'A list with spaces goes in quotes: `outcomes:"Yes, No, Maybe"`.'
+            " If `No, Maybe` belongs to the question, put the question in quotes instead.",
+        ),
+        ("create Will it rain? closes:3d outcomes:Yes, No", '`outcomes:"Yes, No"`'),
+        (
+            "create Will it rain? closes:3d outcomes:New York, Boston",
+            '`outcomes:"New York, Boston"`',
+        ),
+        ("create Will it rain? closes:3d outcomes:Red,Green, Blue", '`outcomes:"Red,Green, Blue"`'),
+        ("create Will it rain? closes:3d criteria:Met Office says so", '`criteria:"Met Office'),
+        # Is "Will it rain?" part of the criteria? Only quotes can say.
+        ("create closes:3d criteria:Reuters Will it rain?", "Text of several words goes in quotes"),
+        ('create Will it rain? closes:Dec 31 "quoted"', '`closes:"Dec 31"`'),
+    ],
+)
+def test_unquoted_values_of_several_words_are_refused_with_the_quotes_they_need(
+    text: str, expected: str
+) -> None:
+    assert expected in refused(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('create Will it rain? closes:"Dec 31"', CreateMarket("Will it rain?", "Dec 31")),
+        ("create Will it rain? closes:'next friday'", CreateMarket("Will it rain?", "next friday")),
+        ("create closes:tomorrow Will it rain?", CreateMarket("Will it rain?", "tomorrow")),
+        ('create closes:3d "31 people will come?"', CreateMarket("31 people will come?", "3d")),
+        ("create Will it rain tomorrow? closes:3d", CreateMarket("Will it rain tomorrow?", "3d")),
+        (
+            "create Will it rain? outcomes:Yes,No closes:3d",
+            CreateMarket("Will it rain?", "3d", outcomes=("Yes", "No")),
+        ),
+        (
+            'create outcomes:"Yes, No, Maybe" Will it rain? closes:3d',
+            CreateMarket("Will it rain?", "3d", outcomes=("Yes", "No", "Maybe")),
+        ),
+        ("extend 3 closes:'next friday'", ExtendMarket(3, "next friday")),
+        ("extend closes:2d 12", ExtendMarket(12, "2d")),
+        ("resolve 3 New York known:yesterday", ResolveMarket(3, "New York", known="yesterday")),
+    ],
+)
+def test_values_that_end_where_they_should_still_parse(text: str, expected: Command) -> None:
+    assert parse(text) == expected
 
 
 # --- list / show / id ----------------------------------------------------------------------------
@@ -233,6 +307,11 @@ def test_bet(text: str, expected: Command) -> None:
         ("bet", "Missing the market number. Usage: `bet <id> <outcome> <points>`"),
         ("bet 3", "Missing the outcome and the points. Usage: `bet <id> <outcome> <points>`"),
         ("bet 3 50", "Missing the outcome or the points. Usage: `bet <id> <outcome> <points>`"),
+        (
+            "bet 1 yes",
+            "Missing the points — how many to stake, like `bet 1 yes 50`. "
+            "Usage: `bet <id> <outcome> <points>`",
+        ),
         ('bet 3 "" 50', "Missing the outcome. Usage: `bet <id> <outcome> <points>`"),
         ("bet x Yes 50", "`x` is not a market number"),
         ("bet 3 Yes 2.5", "`2.5` is not a whole number — bet whole points, like 50."),
@@ -296,6 +375,11 @@ def test_sell_multiword_outcome() -> None:
             "sell 3 all",
             "Missing the outcome or the shares. Usage: `sell <id> <outcome> <shares|all>`",
         ),
+        (
+            "sell 3 Yes",
+            "Missing the shares — how many to sell, like `sell 3 Yes 10`. "
+            "Usage: `sell <id> <outcome> <shares|all>`",
+        ),
         ("sell 3 Yes 1.1234567", "Shares can have at most 6 decimal places."),
         ("sell 3 Yes 0", "The number of shares must be more than 0."),
         ("sell 3 Yes 0.0000000", "Shares can have at most 6 decimal places."),
@@ -355,7 +439,7 @@ def test_market_actions(text: str, expected: Command) -> None:
         ("unresolve x", "`x` is not a market number"),
         (
             "extend 12",
-            "Missing `closes:` — add it, like `closes:2026-12-31`. "
+            'Missing `closes:` — add it, like `closes:"in 7 days"`. '
             "Usage: `extend <id> closes:<when>`",
         ),
         ("extend 12 tomorrow", "Unexpected `tomorrow`. Usage: `extend <id> closes:<when>`"),
@@ -498,7 +582,8 @@ def test_config_accepts_every_documented_key() -> None:
             "config colour:blue",
             "Unknown setting `colour` — settings are: starting_balance, daily_allowance, "
             "default_liquidity, house_liquidity, moderator_liquidity, timezone, "
-            "moderator_roles, moderators, announce_channel, create_policy, min_duration.",
+            "moderator_roles, moderators, announce_channel, create_policy, min_duration, "
+            "date_order.",
         ),
         (
             "config timezone Europe/Berlin",

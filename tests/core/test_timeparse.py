@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.core.errors import InvalidInput
-from bot.core.timeparse import format_utc, parse_duration, parse_when, timezone_name, zone
+from bot.core.timeparse import (
+    format_local,
+    format_utc,
+    parse_duration,
+    parse_when,
+    timezone_name,
+    zone,
+)
 
 # Tuesday 2026-03-10 15:30 UTC: 11:30 EDT in New York (DST began 2026-03-08), 21:00 IST.
 NOW = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
@@ -180,6 +187,56 @@ def test_format_utc() -> None:
     kolkata = datetime(2027, 1, 1, 5, 29, tzinfo=zone(IN))
     assert format_utc(kolkata) == "2026-12-31 23:59 UTC"
     assert format_utc(datetime(2026, 1, 2, 3, 4)) == "2026-01-02 03:04 UTC"
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        ("05/06/2027", "dmy", utc(2027, 6, 5, 23, 59, 59)),
+        ("05/06/2027", "mdy", utc(2027, 5, 6, 23, 59, 59)),
+        ("5.6.2027", "dmy", utc(2027, 6, 5, 23, 59, 59)),
+        ("5-6-2027", "mdy", utc(2027, 5, 6, 23, 59, 59)),
+        ("05/06/2027 17:00", "dmy", utc(2027, 6, 5, 17, 0)),
+        ("05/06/2027 17:00", "mdy", utc(2027, 5, 6, 17, 0)),
+        ("17:00 05/06/2027", "mdy", utc(2027, 5, 6, 17, 0)),
+        # Only one reading is a real date: that one, whatever the order.
+        ("13/06/2027", "mdy", utc(2027, 6, 13, 23, 59, 59)),
+        ("06/13/2027", "dmy", utc(2027, 6, 13, 23, 59, 59)),
+        ("13/06/2027", "ymd", utc(2027, 6, 13, 23, 59, 59)),
+        ("05/05/2027", "ymd", utc(2027, 5, 5, 23, 59, 59)),
+        # The year first is year-month-day in every order.
+        ("2027/05/06", "dmy", utc(2027, 5, 6, 23, 59, 59)),
+        ("2027/05/06", "mdy", utc(2027, 5, 6, 23, 59, 59)),
+        # Day and month without a year, in the community's order (dateparser's DATE_ORDER).
+        ("5/6", "dmy", utc(2026, 6, 5, 23, 59, 59)),
+        ("5/6", "mdy", utc(2026, 5, 6, 23, 59, 59)),
+    ],
+)
+def test_numeric_dates_follow_the_date_order(text: str, order: str, expected: datetime) -> None:
+    assert parse_when(text, NOW, "UTC", order) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "message"),
+    [
+        ("05/06/2027", "ymd", "`05/06/2027` could be 5 Jun 2027 or 6 May 2027: write it year"),
+        ("31/02/2027", "dmy", "`31/02/2027` is not a real date."),
+        ("13/13/2027", "mdy", "`13/13/2027` is not a real date."),
+    ],
+)
+def test_numeric_dates_that_are_refused(text: str, order: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_when(text, NOW, "UTC", order)
+    assert info.value.message.startswith(message)
+
+
+def test_format_local_names_the_weekday_the_month_and_the_zone() -> None:
+    assert format_local(utc(2027, 5, 5, 21, 59, 59), "Europe/Berlin") == (
+        "Wed 5 May 2027 23:59 Europe/Berlin"
+    )
+    assert format_local(utc(2027, 5, 5, 23, 59, 59), "UTC") == "Wed 5 May 2027 23:59 UTC"
+    assert format_local(utc(2026, 12, 31, 18, 29), IN) == "Thu 31 Dec 2026 23:59 Asia/Kolkata"
+    assert format_local(datetime(2026, 1, 2, 3, 4), "UTC") == "Fri 2 Jan 2026 03:04 UTC"
 
 
 def test_first_call_is_fast() -> None:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
 
+from bot.adapters.console._terminal import Lines
 from bot.core import grammar
+from bot.core.commands import ClaimModerator, Command
 from bot.core.errors import PredictError
 from bot.core.models import Actor, Context
 from bot.core.ports import OutboxMessage
 from bot.core.service import Service
 from bot.core.text import render
-from bot.core.views import MarketCard, MarketClosed, Result
+from bot.core.views import MarketCard, MarketClosed, ModeratorClaimed, Result
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +24,7 @@ COMMUNITY = "console"
 CHANNEL = "console"
 PREFIX = "/predict"
 NOT_UTF8 = "Error: That line is not valid UTF-8 text; nothing was done. Type it again."
+QUIT = frozenset({"quit", "exit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +92,8 @@ class ConsoleSession:
         line = parse_line(raw)
         if line is None:
             return True
-        user = line.user or self.default_user
-        ctx = Context(
-            platform=PLATFORM,
-            community=COMMUNITY,
-            actor=Actor(user, user, is_moderator=user in self.moderators),
-            request_id=uuid.uuid4().hex,
-            channel=CHANNEL,
-        )
         try:
-            result = await self.service.execute(grammar.parse(line.text), ctx)
+            result = await self._execute(grammar.parse(line.text), line.user)
         except PredictError as refusal:
             self.out(f"Error: {refusal.message}")
             return False
@@ -112,23 +104,31 @@ class ConsoleSession:
         self.out(render(result))
         return True
 
-    async def run(self, stream: TextIO, prompt: bool) -> None:
-        """Run every line of a stream until end of input (best read with errors="surrogateescape",
-        as `predictbot console` does, so that an undecodable line is refused on its own)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            if prompt:
-                sys.stdout.write(f"{self.default_user}> ")
-                sys.stdout.flush()
-            try:
-                raw = await loop.run_in_executor(None, stream.readline)
-            except UnicodeDecodeError:
-                # A strict stream: what it had buffered is lost, but the session goes on.
-                self.out(NOT_UTF8)
-                continue
-            if not raw:
-                if prompt:
-                    sys.stdout.write("\n")
+    async def _execute(self, command: Command, user: str | None) -> Result:
+        user = user or self.default_user
+        ctx = Context(
+            platform=PLATFORM,
+            community=COMMUNITY,
+            actor=Actor(user, user, is_moderator=user in self.moderators),
+            request_id=uuid.uuid4().hex,
+            channel=CHANNEL,
+        )
+        return await self.service.execute(command, ctx)
+
+    async def claim_moderator(self) -> ModeratorClaimed:
+        """Make the local user the first moderator of a fresh community (the core decides
+        what is fresh); say whether they moderate it."""
+        result = await self._execute(ClaimModerator(), None)
+        assert isinstance(result, ModeratorClaimed)
+        return result
+
+    async def run(self, lines: Lines) -> None:
+        """Run every line until the end of input, `quit` or `exit` (a stream is best read with
+        errors="surrogateescape", as `predictbot console` does, so that an undecodable line
+        is refused on its own)."""
+        while (raw := await lines.read()) is not None:
+            line = None if _undecodable(raw) else parse_line(raw)
+            if line is not None and line.text.strip().lower() in QUIT:
                 return
             await self.run_line(raw)
 

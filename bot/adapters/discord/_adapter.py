@@ -21,7 +21,7 @@ from bot.adapters.discord._buttons import BetButton, card_view
 from bot.adapters.discord._commands import add_commands
 from bot.adapters.discord._embeds import NO_MENTIONS, card_embed
 from bot.adapters.discord._interactions import PLATFORM, Interactions
-from bot.core.errors import DeliveryFailed
+from bot.core.errors import DeliveryFailed, StartupError
 from bot.core.ports import OutboxMessage
 from bot.core.service import Service
 from bot.core.views import MarketCard, Result
@@ -39,6 +39,9 @@ class PredictClient(discord.Client):
     """A plain discord.py client (no privileged intents) with predictbot's command tree."""
 
     def __init__(self, handler: Interactions, *, guild_ready_timeout: float) -> None:
+        # predictbot has no voice: discord.py's warnings about voice libraries are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
@@ -118,6 +121,18 @@ class DiscordAdapter:
         try:
             await client.login(token.get_secret_value())
             await self._sync_commands(client)
+        except discord.LoginFailure as error:
+            await self.stop()
+            raise StartupError(
+                "Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the bot token again "
+                "from the developer portal (your application → Bot → Reset Token)."
+            ) from error
+        except (aiohttp.ClientError, OSError) as error:
+            await self.stop()
+            raise StartupError(
+                f"Cannot reach Discord at {discord.http.Route.BASE} ({error}): check the "
+                "network, or DISCORD_API_BASE if it is set."
+            ) from error
         except BaseException:
             await self.stop()
             raise
@@ -133,10 +148,17 @@ class DiscordAdapter:
         if ready not in done:
             ready.cancel()
             if self._task in done:
+                ended = self._task.exception() if not self._task.cancelled() else None
                 await self.stop()
-                raise RuntimeError("the Discord connection ended before it was ready")
+                raise StartupError(
+                    f"The Discord connection ended before it was ready ({ended or 'closed'}): "
+                    "check DISCORD_TOKEN and DISCORD_GATEWAY_URL if it is set."
+                )
             await self.stop()
-            raise RuntimeError(f"Discord was not ready within {READY_TIMEOUT:.0f} s")
+            raise StartupError(
+                f"Discord was not ready within {READY_TIMEOUT:.0f} s: check the network, or "
+                "DISCORD_GATEWAY_URL if it is set."
+            )
         log.info("discord: connected as %s to %d server(s)", client.user, len(client.guilds))
 
     async def stop(self) -> None:

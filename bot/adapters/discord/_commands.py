@@ -246,6 +246,7 @@ async def daily(interaction: Interaction) -> None:
     announce_channel="Channel for cards and announcements (or none: where created)",
     create_policy="Who may create markets",
     min_duration="Shortest time a market stays open, e.g. 1h",
+    date_order="How 05/06/2027 reads: dmy (5 June), mdy (May 6) or ymd (year first)",
 )
 async def predict_config(
     interaction: Interaction,
@@ -260,6 +261,7 @@ async def predict_config(
     announce_channel: str | None = None,
     create_policy: Literal["anyone", "moderators"] | None = None,
     min_duration: str | None = None,
+    date_order: Literal["dmy", "mdy", "ymd"] | None = None,
 ) -> None:
     """Show or change predictbot's settings for this server (moderators)."""
     given = {
@@ -274,6 +276,7 @@ async def predict_config(
         "announce_channel": announce_channel,
         "create_policy": create_policy,
         "min_duration": min_duration,
+        "date_order": date_order,
     }
     changes = tuple((key, value) for key, value in given.items() if value is not None)
     await handler_of(interaction).run(interaction, lambda: Configure(changes=changes))

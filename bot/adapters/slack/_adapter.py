@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -17,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack import actions, announcements, blocks, commands, home, views
 from bot.adapters.slack._bridge import PLATFORM, Bridge
 from bot.adapters.slack._http import events_app
-from bot.core.errors import DeliveryFailed
+from bot.core.errors import DeliveryFailed, StartupError
 from bot.core.ports import OutboxMessage
 from bot.core.service import Service
 from bot.core.views import MarketCard, MarketCreated, Result
@@ -47,6 +49,15 @@ _PERMANENT = frozenset(
 )
 
 
+def _token_unused(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that the client's
+    # token wins: the same token, so the warning is noise.
+    return "`token` will be unused" not in record.getMessage()
+
+
+_TOKEN_UNUSED = _token_unused
+
+
 def _secret(value: Any) -> str:
     return str(value.get_secret_value()) if value is not None else ""
 
@@ -74,10 +85,12 @@ class SlackAdapter:
             base_url=settings.slack_api_url,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)],
         )
+        bolt_log = logging.getLogger("predictbot.slack.bolt")
+        bolt_log.addFilter(_TOKEN_UNUSED)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=_secret(settings.slack_signing_secret),
-            logger=logging.getLogger("predictbot.slack.bolt"),
+            logger=bolt_log,
         )
         self.bridge = Bridge(service, self.client, card_interval=card_interval, user_ttl=user_ttl)
         for listeners in (commands, actions, views, home):
@@ -91,11 +104,17 @@ class SlackAdapter:
         log.error("slack listener failed: %s", error, exc_info=error)
 
     async def start(self) -> None:
-        """Start serving: Socket Mode when an app token is set, else HTTP on `slack_port`."""
+        """Check the tokens, then serve: Socket Mode when an app token is set, else HTTP on
+        `slack_port`. A token Slack rejects is reported now, not at the first request."""
+        async with _starting("SLACK_BOT_TOKEN", self.settings.slack_api_url):
+            await self.client.auth_test()
         if self.settings.socket_mode:
-            self._socket = AsyncSocketModeHandler(
-                self.app, app_token=_secret(self.settings.slack_app_token)
-            )
+            app_token = _secret(self.settings.slack_app_token)
+            self._socket = AsyncSocketModeHandler(self.app, app_token=app_token)
+            async with _starting("SLACK_APP_TOKEN", self.settings.slack_api_url):
+                # The client would retry a rejected token forever; ask for its URL here.
+                opened = await self.client.apps_connections_open(app_token=app_token)
+            self._socket.client.wss_uri = opened["url"]
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
             return
@@ -103,7 +122,15 @@ class SlackAdapter:
         runner = web.AppRunner(served, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.settings.slack_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise StartupError(
+                f"Cannot listen on {self.host}:{self.settings.slack_port} for Slack "
+                f"({error.strerror or error}): stop what uses that port or choose another "
+                "SLACK_PORT."
+            ) from error
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         log.info("slack: serving %s on port %s", EVENTS_PATH, self.port)
@@ -144,6 +171,31 @@ class SlackAdapter:
         """Edit the market's posted card in place to show its current state."""
         async with _delivery():
             await self.bridge.edit_card(card)
+
+
+_REJECTED = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+
+
+@contextlib.asynccontextmanager
+async def _starting(setting: str, api_url: str) -> AsyncIterator[None]:
+    """Turn a token Slack rejects, or a Slack that can't be reached, into a `StartupError`."""
+    try:
+        yield
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        if reason in _REJECTED:
+            raise StartupError(
+                f"Slack rejected {setting} ({reason}): copy it again from the app's settings "
+                "at https://api.slack.com/apps (see README, Slack), and reinstall the app if "
+                "the token was revoked."
+            ) from error
+        raise StartupError(f"Slack refused {setting} ({reason}): see README, Slack.") from error
+    except (aiohttp.ClientError, OSError) as error:
+        raise StartupError(
+            f"Cannot reach Slack at {api_url} ({error}): check the network, or SLACK_API_URL."
+        ) from error
 
 
 class _delivery:

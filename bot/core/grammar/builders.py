@@ -27,12 +27,17 @@ from bot.core.commands import (
 from bot.core.errors import InvalidInput
 from bot.core.grammar.tokens import Args
 from bot.core.grammar.values import (
+    check_list_quoted,
+    check_text_quoted,
+    check_time_quoted,
+    is_dangling,
     optional_text,
     parse_market_id,
     parse_points,
     parse_shares,
     positive_whole,
     require_option,
+    whole_number,
 )
 from bot.core.grammar.vocabulary import (
     CONFIG_KEYS,
@@ -44,13 +49,20 @@ from bot.core.grammar.vocabulary import (
 from bot.core.validation import bounded_int, shown
 
 MECHANISMS = ("lmsr", "pool")
+# What a trade's amount is for, and an example of one.
+AMOUNTS = {"points": ("stake", "50"), "shares": ("sell", "10")}
 
 
 def _create(args: Args) -> Command:
     question = " ".join(args.positional).strip()
     if not question:
         raise args.usage_error("Missing the question.")
-    closes = require_option(args, "closes", "2026-12-31")
+    closes = require_option(args, "closes", '"in 7 days"')
+    check_time_quoted(args, "closes", "the deadline", "the question")
+    if "outcomes" in args.options:
+        check_list_quoted(args, "outcomes", "the question")
+    if "criteria" in args.options:
+        check_text_quoted(args, "criteria", "the question")
     outcomes: tuple[str, ...] | None = None
     raw_outcomes = args.options.get("outcomes")
     if raw_outcomes is not None:
@@ -123,11 +135,28 @@ def _id_outcome_amount(args: Args, amount_name: str) -> tuple[int, str, str]:
     if len(args.positional) < 2:
         raise args.usage_error(f"Missing the outcome and the {amount_name}.")
     if len(args.positional) < 3:
+        given = args.positional[1]
+        if not _is_amount(given, amount_name):  # a name: what is missing is the amount
+            verb, amount = AMOUNTS[amount_name]
+            example = f"{args.command} {args.positional[0]} {shown(given)} {amount}"
+            raise args.usage_error(
+                f"Missing the {amount_name} — how many to {verb}, like `{example}`."
+            )
         raise args.usage_error(f"Missing the outcome or the {amount_name}.")
     outcome = " ".join(args.positional[1:-1]).strip()
     if not outcome:
         raise args.usage_error("Missing the outcome.")
     return market, outcome, args.positional[-1]
+
+
+def _is_amount(word: str, amount_name: str) -> bool:
+    if amount_name == "points":
+        return whole_number(word.strip().removeprefix("+")) is not None
+    try:
+        parse_shares(word)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _bet(args: Args) -> Command:
@@ -141,15 +170,22 @@ def _sell(args: Args) -> Command:
 
 
 def _extend(args: Args) -> Command:
-    market = parse_market_id(args.require(0, "the market number"))
+    first = args.require(0, "the market number")
+    # `extend closes:2d 12` names market 12; `extend closes:Dec 31` can't mean market 31.
+    after = args.follows.get("closes", ())
+    if after and (len(args.positional) > 1 or is_dangling(args.options["closes"])):
+        check_time_quoted(args, "closes", "the new deadline", None)
+    market = parse_market_id(first)
     args.no_more_than(1)
-    return ExtendMarket(market=market, closes=require_option(args, "closes", "2026-12-31"))
+    return ExtendMarket(market=market, closes=require_option(args, "closes", '"in 7 days"'))
 
 
 def _resolve(args: Args) -> Command:
     market = parse_market_id(args.require(0, "the market number"))
     if len(args.positional) < 2:
         raise args.usage_error("Missing the outcome (or `na` to cancel).")
+    if "known" in args.options:
+        check_time_quoted(args, "known", "when the outcome became known", "the outcome")
     outcome = " ".join(args.positional[1:]).strip()
     evidence = optional_text(args, "evidence")
     if evidence is not None and not evidence.lower().startswith(("http://", "https://")):

@@ -4,7 +4,7 @@ options from positional words."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.errors import InvalidInput
 from bot.core.grammar.vocabulary import USAGE
@@ -117,6 +117,9 @@ class Args:
     command: str
     positional: list[str]
     options: dict[str, str]
+    # Option → the unquoted words right after its unquoted value (`closes:Dec 31` gives
+    # closes → ("31",)): they may be the rest of a value that needed quotes.
+    follows: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def usage_error(self, problem: str) -> InvalidInput:
         return InvalidInput(f"{problem} Usage: `{USAGE[self.command]}`")
@@ -139,6 +142,8 @@ def split_args(command: str, tokens: list[Token], allowed: tuple[str, ...] | Non
     """
     positional: list[str] = []
     options: dict[str, str] = {}
+    follows: dict[str, list[str]] = {}
+    bare: str | None = None  # the option whose unquoted value the next plain words follow
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -147,6 +152,10 @@ def split_args(command: str, tokens: list[Token], allowed: tuple[str, ...] | Non
         # Only an unquoted "key:" counts: "Update: will it rain?" in quotes is a question.
         if allowed is None or match is None or match.end(1) >= token.plain:
             positional.append(token.text)
+            if bare is not None and not token.quoted:
+                follows[bare].append(token.text)
+            else:
+                bare = None
             continue
         key = match.group(1).lower().replace("-", "_")
         value = match.group(2)
@@ -158,14 +167,17 @@ def split_args(command: str, tokens: list[Token], allowed: tuple[str, ...] | Non
                 f"Unknown option `{shown(key)}` for `{command}` — valid options: {valid}. "
                 "(Put text that contains a colon in quotes.)"
             )
+        quoted = token.quoted
         if value == "" and not token.quoted:
             # Accept "closes: tomorrow" as well as "closes:tomorrow".
             nxt = tokens[i] if i < len(tokens) else None
             if nxt is None or (OPTION.fullmatch(nxt.text) and nxt.plain > nxt.text.find(":")):
                 raise InvalidInput(f"Option `{key}` needs a value, like `{key}:...`.")
-            value = nxt.text
+            value, quoted = nxt.text, nxt.quoted
             i += 1
         if key in options:
             raise InvalidInput(f"Option `{key}` is given twice — give it once.")
         options[key] = value
-    return Args(command, positional, options)
+        bare = None if quoted else key
+        follows[key] = []
+    return Args(command, positional, options, {k: tuple(v) for k, v in follows.items() if v})

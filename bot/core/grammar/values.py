@@ -101,3 +101,96 @@ def optional_text(args: Args, key: str) -> str | None:
     if not value.strip():
         raise InvalidInput(f"Option `{key}` needs a value, like `{key}:...`.")
     return value.strip()
+
+
+# --- values that needed quotes ----------------------------------------------------------------
+#
+# `create Will it rain? closes:Dec 31` splits into closes:Dec and a question ending in "31".
+# An unquoted value followed by unquoted words that read as the rest of it is refused with
+# the quotes it needs: guessing where the value ends could set a different deadline silently.
+
+_MONTHS = (
+    "january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
+    "september|sept|sep|october|oct|november|nov|december|dec"
+)
+_DAYS = "monday|mon|tuesday|tues|tue|wednesday|wed|thursday|thurs|thur|thu|friday|fri|"
+_DAYS += "saturday|sat|sunday|sun"
+_TIME_WORD = re.compile(
+    r"(?:\d+(?:st|nd|rd|th)?|\d{1,4}(?:[/.-]\d{1,4}){1,2}"
+    r"|\d{1,2}(?:[:.]\d{2}){1,2}(?:am|pm)?|\d{1,2}(?:am|pm)"
+    rf"|{_MONTHS}|{_DAYS}|a\.?m\.?|p\.?m\.?|noon|midnight|at|in|of|next|this|ago|utc|gmt"
+    r"|today|tomorrow|tonight|morning|afternoon|evening|night"
+    r"|(?:minute|min|hour|hr|day|week|fortnight|month|year)s?)[.,]?",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+_DANGLING = re.compile(rf"(?:{_MONTHS}|next|this|in|at|of|on)[.,]?", re.IGNORECASE | re.ASCII)
+
+
+def is_dangling(value: str) -> bool:
+    """Whether a time stops where it can't end ("Dec", "next", "in")."""
+    return _DANGLING.fullmatch(value.strip()) is not None
+
+
+def is_time_word(word: str) -> bool:
+    """Whether a word reads as part of a date or time ("31", "friday", "17:00", "pm")."""
+    return _TIME_WORD.fullmatch(word) is not None
+
+
+def _quoted(key: str, whole: str) -> str:
+    mark = "'" if '"' in whole else '"'
+    return f"`{key}:{mark}{shown(whole, 60)}{mark}`"
+
+
+def _run_on(args: Args, key: str, words: tuple[str, ...]) -> str | None:
+    if not words:
+        return None
+    return " ".join([args.options[key].strip(), *words])
+
+
+def _also(words: tuple[str, ...], other: str | None) -> str:
+    if other is None:
+        return ""
+    return f" If `{shown(' '.join(words))}` belongs to {other}, put {other} in quotes instead."
+
+
+def check_time_quoted(args: Args, key: str, what: str, other: str | None) -> None:
+    """Refuse `closes:Dec 31`: an unquoted time followed by words that read as its rest."""
+    words: list[str] = []
+    for word in args.follows.get(key, ()):
+        if not is_time_word(word):
+            break
+        words.append(word)
+    whole = _run_on(args, key, tuple(words))
+    if whole is not None:
+        raise InvalidInput(
+            f"Is `{shown(whole, 60)}` {what}? A time of several words goes in quotes: "
+            f"{_quoted(key, whole)}.{_also(tuple(words), other)}"
+        )
+
+
+def check_list_quoted(args: Args, key: str, other: str | None) -> None:
+    """Refuse `outcomes:Yes, No, Maybe`: an unquoted list whose items go on past a space."""
+    words: list[str] = []
+    previous = args.options.get(key, "")
+    for word in args.follows.get(key, ()):
+        if not (previous.rstrip().endswith(",") or "," in word):
+            break
+        words.append(word)
+        previous = word
+    whole = _run_on(args, key, tuple(words))
+    if whole is not None:
+        raise InvalidInput(
+            f"A list with spaces goes in quotes: {_quoted(key, whole)}.{_also(tuple(words), other)}"
+        )
+
+
+def check_text_quoted(args: Args, key: str, other: str | None) -> None:
+    """Refuse `criteria:Reuters reports it`: unquoted text of several words."""
+    words = args.follows.get(key, ())
+    whole = _run_on(args, key, words)
+    if whole is not None:
+        raise InvalidInput(
+            f"Text of several words goes in quotes: {_quoted(key, whole)}.{_also(words, other)}"
+        )

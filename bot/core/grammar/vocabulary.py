@@ -58,6 +58,7 @@ CONFIG_KEYS: tuple[str, ...] = (
     "announce_channel",
     "create_policy",
     "min_duration",
+    "date_order",
 )
 
 

@@ -40,6 +40,7 @@ HANDLERS: dict[type, Handler] = {
     c.ShowLeaderboard: people.leaderboard,
     c.ClaimDaily: people.daily,
     c.Configure: configuration.configure,
+    c.ClaimModerator: configuration.claim_moderator,
 }
 
 __all__ = ["HANDLERS", "Handler", "Request"]

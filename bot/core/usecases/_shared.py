@@ -18,7 +18,7 @@ from bot.core.models import (
     MarketStatus,
 )
 from bot.core.ports import Tx
-from bot.core.timeparse import MAX_AHEAD, format_utc, parse_when
+from bot.core.timeparse import MAX_AHEAD, format_local, format_utc, parse_when
 from bot.core.views import MarketCard, Result
 
 __all__ = [
@@ -141,20 +141,17 @@ def require_trading(market: Market, now: datetime) -> None:
 
 def deadline(text: str, settings: CommunitySettings, now: datetime) -> datetime:
     """Parse a new deadline, which must lie at least `min_duration` in the future."""
-    when = parse_when(text, now, settings.timezone)
+    when = parse_when(text, now, settings.timezone, settings.date_order)
+    shown = format_local(when, settings.timezone)
     if when <= now:
-        raise InvalidInput(
-            f"The deadline {format_utc(when)} is in the past. Pick a time in the future."
-        )
+        raise InvalidInput(f"The deadline {shown} is in the past. Pick a time in the future.")
     if when < now + timedelta(seconds=settings.min_duration):
         raise InvalidInput(
-            f"The deadline {format_utc(when)} is too soon: markets must stay open at least "
+            f"The deadline {shown} is too soon: markets must stay open at least "
             f"{duration_text(settings.min_duration)}."
         )
     if when > now + MAX_AHEAD:
-        raise InvalidInput(
-            f"The deadline {format_utc(when)} is more than 100 years away. Pick a nearer time."
-        )
+        raise InvalidInput(f"The deadline {shown} is more than 100 years away. Pick a nearer time.")
     return when
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 from bot.core import validation
-from bot.core.commands import Configure
+from bot.core.commands import ClaimModerator, Configure
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.models import CommunitySettings
 from bot.core.money import MICRO, points
-from bot.core.timeparse import parse_duration, timezone_name
+from bot.core.timeparse import DATE_ORDERS, parse_duration, timezone_name
 from bot.core.usecases._shared import Request, duration_text, normalise_user_ref
 from bot.core.usecases.creation import LIQUIDITY_MAX, LIQUIDITY_MIN
-from bot.core.views import ConfigShown, Result
+from bot.core.views import ConfigShown, ModeratorClaimed, Result
 
 MIN_DURATION_MAX = 30 * 86400
 SETTING_LIST_MAX = 50  # ids in moderators or moderator_roles
@@ -32,6 +32,20 @@ async def configure(cmd: Configure, r: Request) -> Result:
     return ConfigShown(settings_items(settings), tuple(changed))
 
 
+async def claim_moderator(cmd: ClaimModerator, r: Request) -> Result:
+    """Make the sender the first moderator of a fresh community: one with no markets and no
+    moderators yet. Anywhere else, change nothing and say whether the sender moderates.
+
+    The console's local user claims this at start: whoever opens a new community first owns
+    it, and nobody becomes a moderator of a community already in use by starting a console."""
+    settings = r.settings
+    fresh = not (settings.moderators or settings.moderator_roles)
+    if r.is_moderator or not fresh or await r.tx.markets.get(1) is not None:
+        return ModeratorClaimed(r.actor.user_id, granted=False, moderator=r.is_moderator)
+    await r.tx.communities.save_settings(settings.with_changes(moderators=(r.actor.user_id,)))
+    return ModeratorClaimed(r.actor.user_id, granted=True, moderator=True)
+
+
 def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:
     """List settings as user-facing key/value text."""
     house = points(settings.house_funded_liquidity)
@@ -49,6 +63,7 @@ def settings_items(settings: CommunitySettings) -> tuple[tuple[str, str], ...]:
         ("announce_channel", settings.announce_channel or "(where each market was created)"),
         ("create_policy", settings.create_policy),
         ("min_duration", duration_text(settings.min_duration)),
+        ("date_order", settings.date_order),
     )
 
 
@@ -97,6 +112,14 @@ def apply_setting(settings: CommunitySettings, key: str, value: str) -> Communit
         if seconds > MIN_DURATION_MAX:
             raise InvalidInput("min_duration can be at most 30 days.")
         return settings.with_changes(min_duration=seconds)
+    if key == "date_order":
+        order = value.strip().lower()
+        if order not in DATE_ORDERS:
+            raise InvalidInput(
+                "date_order must be `dmy` (05/06/2027 is 5 June), `mdy` (May 6) or `ymd` "
+                "(year first: 2027/06/05)."
+            )
+        return settings.with_changes(date_order=order)
     keys = ", ".join(k for k, _ in settings_items(settings))
     raise InvalidInput(f"Unknown setting `{key}`. Settings: {keys}.")
 

@@ -17,7 +17,7 @@ from bot.core.models import (
     Mechanism,
     Transfer,
 )
-from bot.core.timeparse import format_utc, parse_when
+from bot.core.timeparse import format_local, parse_when
 from bot.core.usecases._shared import Request, outcome_index, outcome_name
 from bot.core.usecases.creation import NA_WORDS
 from bot.core.views import MarketCancelled, MarketResolved, MarketUnresolved, Payout, Result
@@ -145,9 +145,10 @@ async def _settleable(r: Request, number: int, verb: str) -> Market:
 def _known_at(text: str | None, market: Market, r: Request) -> datetime | None:
     if text is None:
         return None
-    known = parse_when(text, r.now, r.settings.timezone)
+    known = parse_when(text, r.now, r.settings.timezone, r.settings.date_order)
     if known > r.now:
-        raise InvalidInput(f"known: {format_utc(known)} is in the future; it must be past.")
+        shown = format_local(known, r.settings.timezone)
+        raise InvalidInput(f"known: {shown} is in the future; it must be past.")
     return max(known, market.created_at)
 
 

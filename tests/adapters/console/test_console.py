@@ -223,3 +223,50 @@ def test_lines_that_are_not_utf8_are_refused_and_the_console_goes_on(
     assert all(line.startswith("Error: ") for line in refused)
     assert "not a market number" in out  # a refusal with non-ASCII punctuation still prints
     assert lines[-1] == "You have 1,000 points."
+
+
+def test_deadlines_are_shown_in_the_communitys_timezone(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'tz.db'}"
+    proc = console(
+        "config timezone:Europe/Berlin\n"
+        'create "Will the console show Berlin time?" closes:2099-12-31\n'
+        "extend 1 closes:2100-01-31T12:00\n"
+        "close 1\n",
+        "--db",
+        db,
+        "--user",
+        "alice",
+        "--moderator",
+        "alice",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "  Open · closes Thu 31 Dec 2099 23:59 Europe/Berlin\n" in proc.stdout
+    assert (
+        "Market #1 now closes Sun 31 Jan 2100 12:00 Europe/Berlin "
+        "(was Thu 31 Dec 2099 23:59 Europe/Berlin)."
+    ) in proc.stdout
+    assert " Europe/Berlin · awaiting resolution\n" in proc.stdout
+    assert " UTC" not in proc.stdout.split("Updated timezone.", 1)[1]
+
+
+def test_quit_and_exit_end_the_console(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'quit.db'}"
+    for word in ("quit", "EXIT", "/predict quit"):
+        proc = console(f"balance\n{word}\nbalance\n", "--db", db, "--user", "alice")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.count("You have 1,000 points.") == 1, (word, proc.stdout)
+
+
+def test_without_user_the_local_user_moderates_a_new_community_only(tmp_path: Path) -> None:
+    env = {"PREDICTBOT_DATA_DIR": str(tmp_path / "data"), "LOGNAME": "dora", "USER": "dora"}
+    first = console('config\ncreate "Will dora moderate it?" closes:2099-12-31\n', env=env)
+    assert first.returncode == 0, first.stderr
+    assert "moderators: dora" in first.stdout
+    # Markets exist now: a later user without --user is not made a moderator.
+    eve = {**env, "LOGNAME": "eve", "USER": "eve"}
+    second = console("config\n", env=eve)
+    assert "Error: Only moderators may view or change the settings." in second.stdout
+    # --user names who you are: no claim, even on a new community.
+    fresh = {**env, "PREDICTBOT_DATA_DIR": str(tmp_path / "other")}
+    named = console("config\n", "--user", "dora", env=fresh)
+    assert "Error: Only moderators may view or change the settings." in named.stdout

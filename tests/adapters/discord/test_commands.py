@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import discord
 import discord.gateway
 import discord.http
@@ -10,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapters.discord import DiscordAdapter
+from bot.core.errors import StartupError
 from bot.core.service import Service
 from tests.adapters.discord.conftest import (
     FORECAST_ROLE_ID,
@@ -58,6 +61,7 @@ EXPECTED = {
         "announce_channel",
         "create_policy",
         "min_duration",
+        "date_order",
     ],
 }
 STRING, INTEGER, SUB_COMMAND, USER = 3, 4, 1, 6
@@ -100,6 +104,8 @@ async def test_commands_sync_to_the_dev_guild_with_exact_names_and_options(
         page = {o["name"]: o for o in paged["options"]}["page"]
         assert page["type"] == INTEGER and page["min_value"] == 1 and not page.get("required")
     assert synced["bet"]["description"] == "Stake points on an outcome of a market."
+    config = {o["name"]: o for o in synced["predict-config"]["options"]}
+    assert [c["value"] for c in config["date_order"]["choices"]] == ["dmy", "mdy", "ymd"]
     # The adapter pointed discord.py at the stand-in for its lifetime only.
     assert stub.api_base == discord.http.Route.BASE
 
@@ -250,6 +256,41 @@ async def test_a_wrong_token_fails_start_cleanly(stub: DiscordStub, service: Ser
     adapter = DiscordAdapter(
         service, settings_for(stub).model_copy(update={"discord_token": SecretStr("nope")})
     )
-    with pytest.raises(discord.LoginFailure):
+    with pytest.raises(StartupError, match=r"Discord rejected DISCORD_TOKEN \(401") as info:
         await adapter.start()
+    assert isinstance(info.value.__cause__, discord.LoginFailure)
     assert adapter.client is None and original == discord.http.Route.BASE
+
+
+def stamp(*moment: int) -> str:
+    return f"<t:{int(datetime(*moment, tzinfo=UTC).timestamp())}:F>"  # type: ignore[misc]
+
+
+async def test_deadlines_are_read_the_way_the_server_writes_dates(
+    harness: Harness, engine: AsyncEngine
+) -> None:
+    # The server's date order (dmy by default) reads 05/06/2027 as the 5th of June.
+    card = await harness.create_market(closes="05/06/2027")
+    assert stamp(2027, 6, 5, 23, 59, 59) in str(card["embeds"]), card
+    changed = await harness.slash("predict-config", {"date_order": "mdy"}, user=MANAGER_USER_ID)
+    assert changed.ephemeral and "date_order: mdy" in content(changed)
+    card = await harness.create_market("Will it snow in Oslo on 6 May?", closes="05/06/2027")
+    assert stamp(2027, 5, 6, 23, 59, 59) in str(card["embeds"]), card
+    # An option is one value: a deadline of several words needs no quotes here.
+    card = await harness.create_market("Will it hail in Rome by New Year?", closes="Dec 31")
+    assert stamp(2026, 12, 31, 23, 59, 59) in str(card["embeds"]), card
+
+    await harness.slash("predict-config", {"date_order": "ymd"}, user=MANAGER_USER_ID)
+    before = await snapshot(engine)
+    refused = await harness.slash(
+        "market create", {"question": "Will it rain in Lima?", "closes": "05/06/2027"}
+    )
+    assert refused.ephemeral
+    assert content(refused) == (
+        "`05/06/2027` could be 5 Jun 2027 or 6 May 2027: write it year first, like 2027-06-05."
+    )
+    extended = await harness.slash(
+        "market extend", {"market": 1, "closes": "31/02/2027"}, user=MANAGER_USER_ID
+    )
+    assert extended.ephemeral and "`31/02/2027` is not a real date." in content(extended)
+    assert await snapshot(engine) == before

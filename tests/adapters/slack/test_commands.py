@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -60,6 +62,62 @@ async def test_refusals_are_private_specific_and_change_nothing(
         "but only while holding no position in it)."
     )
     assert await snapshot(engine) == before
+
+
+async def test_values_that_need_quotes_are_refused_privately_and_change_nothing(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    await slack.reply_text(CREATE)
+    before = await snapshot(engine)
+    assert await slack.reply_text("create Will it rain tomorrow? closes:Dec 31") == (
+        'Is `Dec 31` the deadline? A time of several words goes in quotes: `closes:"Dec 31"`.'
+        " If `31` belongs to the question, put the question in quotes instead."
+    )
+    assert '`closes:"next friday"`' in await slack.reply_text(
+        "create Will it snow? closes:next friday"
+    )
+    assert '`outcomes:"Yes, No, Maybe"`' in await slack.reply_text(
+        'create "Will it rain on Friday?" closes:2026-03-10 outcomes:Yes, No, Maybe'
+    )
+    assert '`closes:"next friday"`' in await slack.reply_text("extend 1 closes:next friday")
+    assert await slack.reply_text("bet 1 yes", BOB) == (
+        "Missing the points — how many to stake, like `bet 1 yes 50`. "
+        "Usage: `bet &lt;id&gt; &lt;outcome&gt; &lt;points&gt;`"
+    )
+    assert await snapshot(engine) == before
+
+
+async def test_deadlines_are_read_the_way_the_workspace_writes_dates(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    async def card_deadline(text: str) -> str:
+        assert (await slack.reply_text(text)).startswith("Market #")
+        await slack.deliver()
+        return str(slack.stub.last_message(CHANNEL).blocks)
+
+    def stamp(*moment: int) -> str:
+        return f"<!date^{int(datetime(*moment, tzinfo=UTC).timestamp())}^"  # type: ignore[misc]
+
+    dmy = await card_deadline('create "Will it rain in Leeds on 5 June?" closes:05/06/2027')
+    assert stamp(2027, 6, 5, 23, 59, 59) in dmy  # dmy by default
+    assert "Updated date_order." in await slack.reply_text("config date_order:mdy", ADMIN)
+    mdy = await card_deadline('create "Will it rain in Ohio on May 6?" closes:05/06/2027')
+    assert stamp(2027, 5, 6, 23, 59, 59) in mdy
+    assert "Updated date_order." in await slack.reply_text("config date_order:ymd", ADMIN)
+    before = await snapshot(engine)
+    assert await slack.reply_text('create "Will it rain in Seoul?" closes:05/06/2027') == (
+        "`05/06/2027` could be 5 Jun 2027 or 6 May 2027: write it year first, like 2027-06-05."
+    )
+    assert await snapshot(engine) == before
+
+
+async def test_help_examples_work_when_pasted_into_slack(slack: SlackDriver) -> None:
+    examples = re.findall(r"Example: `([^`]+)`", await slack.reply_text("help create"))
+    assert len(examples) == 3
+    for number, example in enumerate(examples, 1):
+        assert (await slack.reply_text(example, ADMIN)).startswith(f"Market #{number} created")
+    (overview,) = re.findall(r"Example: `([^`]+)`", await slack.reply_text("help"))
+    assert (await slack.reply_text(overview, ADMIN)).startswith("Market #4 created")
 
 
 async def test_admin_is_a_moderator_others_are_not(slack: SlackDriver) -> None:

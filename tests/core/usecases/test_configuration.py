@@ -3,14 +3,30 @@ store."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.core import grammar
-from bot.core.commands import ClaimDaily, CloseMarket, Configure, CreateMarket, ResolveMarket
+from bot.core.commands import (
+    ClaimDaily,
+    ClaimModerator,
+    CloseMarket,
+    Configure,
+    CreateMarket,
+    ResolveMarket,
+)
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.models import Actor, Context
 from bot.core.service import Service
-from bot.core.views import ConfigShown, DailyClaimed, MarketClosed, MarketCreated, MarketResolved
+from bot.core.views import (
+    ConfigShown,
+    DailyClaimed,
+    MarketClosed,
+    MarketCreated,
+    MarketResolved,
+    ModeratorClaimed,
+)
 from tests.flow import MOD, create, expect, run
 from tests.helpers import ctx
 from tests.world import World
@@ -33,6 +49,7 @@ async def test_config_shows_and_changes_every_key(service: Service, world: World
         "announce_channel": "(where each market was created)",
         "create_policy": "anyone",
         "min_duration": "1 minute",
+        "date_order": "dmy",
     }
     assert shown.changed == ()
     changes = (
@@ -46,6 +63,7 @@ async def test_config_shows_and_changes_every_key(service: Service, world: World
         ("announce_channel", "<#C42>"),
         ("create_policy", "Moderators"),
         ("min_duration", "1h"),
+        ("date_order", "MDY"),
     )
     changed = expect(await run(service, Configure(changes), MOD), ConfigShown)
     assert changed.changed == tuple(k for k, _ in changes)
@@ -61,6 +79,7 @@ async def test_config_shows_and_changes_every_key(service: Service, world: World
         "announce_channel": "C42",
         "create_policy": "moderators",
         "min_duration": "1 hour",
+        "date_order": "mdy",
     }
     # The settings are stored, and they take effect.
     assert expect(await run(service, Configure(), "cy"), ConfigShown).settings == changed.settings
@@ -109,3 +128,61 @@ async def test_min_duration_values(service: Service, value: str, shown: str) -> 
 async def test_min_duration_refuses_nonsense(service: Service) -> None:
     with pytest.raises(InvalidInput, match="not a duration"):
         await service.execute(grammar.parse("config min_duration:soon"), ctx("mo", moderator=True))
+
+
+async def test_numeric_dates_are_read_in_the_communitys_date_order(service: Service) -> None:
+    def closes(result: object) -> datetime:
+        return expect(result, MarketCreated).card.closes_at
+
+    # dmy by default: 05/06/2027 is the 5th of June, through the end of that day.
+    assert closes(await run(service, CreateMarket(Q, "05/06/2027"), MOD)) == datetime(
+        2027, 6, 5, 23, 59, 59, tzinfo=UTC
+    )
+    await run(service, Configure((("date_order", "mdy"), ("timezone", "Europe/Berlin"))), MOD)
+    assert closes(await run(service, CreateMarket(Q, "05/06/2027 17:00"), MOD)) == datetime(
+        2027, 5, 6, 15, 0, tzinfo=UTC
+    )
+    # A date that is only real one way round has only that reading, whatever the order.
+    assert closes(await run(service, CreateMarket(Q, "13/06/2027"), MOD)) == datetime(
+        2027, 6, 13, 21, 59, 59, tzinfo=UTC
+    )
+    await run(service, Configure((("date_order", "ymd"),)), MOD)
+    with pytest.raises(InvalidInput) as ambiguous:
+        await run(service, CreateMarket(Q, "05/06/2027"), MOD)
+    assert ambiguous.value.message == (
+        "`05/06/2027` could be 5 Jun 2027 or 6 May 2027: write it year first, like 2027-06-05."
+    )
+    assert closes(await run(service, CreateMarket(Q, "2027/05/06"), MOD)) == datetime(
+        2027, 5, 6, 21, 59, 59, tzinfo=UTC
+    )
+    with pytest.raises(InvalidInput) as bad:
+        await run(service, Configure((("date_order", "european"),)), MOD)
+    assert bad.value.message.startswith("date_order must be `dmy` (05/06/2027 is 5 June)")
+
+
+async def test_a_refused_deadline_is_shown_in_the_communitys_time(service: Service) -> None:
+    await run(service, Configure((("timezone", "Asia/Tokyo"),)), MOD)
+    with pytest.raises(InvalidInput) as past:
+        await run(service, CreateMarket(Q, "01/03/2026"), MOD)
+    assert past.value.message == (
+        "The deadline Sun 1 Mar 2026 23:59 Asia/Tokyo is in the past. Pick a time in the future."
+    )
+
+
+async def test_the_first_moderator_is_claimed_only_on_a_fresh_community(
+    service: Service, world: World
+) -> None:
+    first = expect(await run(service, ClaimModerator(), "dora"), ModeratorClaimed)
+    assert (first.granted, first.moderator) == (True, True)
+    assert expect(await run(service, Configure(), "dora"), ConfigShown)  # she moderates now
+    again = expect(await run(service, ClaimModerator(), "dora"), ModeratorClaimed)
+    assert (again.granted, again.moderator) == (False, True)
+    other = expect(await run(service, ClaimModerator(), "eve"), ModeratorClaimed)
+    assert (other.granted, other.moderator) == (False, False)
+    # A community with markets is not fresh, even with no moderators configured.
+    markets = ctx("eve", community="busy")
+    await service.execute(CreateMarket(Q, "in 2 days"), markets)
+    busy = await service.execute(ClaimModerator(), ctx("eve", community="busy"))
+    assert busy == ModeratorClaimed("eve", granted=False, moderator=False)
+    with pytest.raises(NotAllowed):
+        await service.execute(Configure(), ctx("eve", community="busy"))

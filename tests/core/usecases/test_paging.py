@@ -49,7 +49,7 @@ async def test_markets_are_listed_a_page_at_a_time_newest_first(service: Service
     closed = expect(await run(service, ListMarkets("closed"), "bo"), MarketList)
     assert render(closed) == (
         "Closed markets:\n  #1 Will market number 1 resolve yes? — Yes 50% · "
-        "Closed 2026-03-02 12:00 UTC · awaiting resolution"
+        "Closed Mon 2 Mar 2026 12:00 UTC · awaiting resolution"
     )  # everything fits on one page: nothing to say
 
 
